@@ -1,0 +1,9 @@
+export {
+  listMigrations,
+  migratePostgres,
+  ensurePostgresDatabase,
+  MigrationError,
+  type Migration,
+  type MigrationReport,
+  type Dialect,
+} from './migrations.js';

@@ -1,0 +1,3 @@
+export { getTestServers, type TestServers } from './servers.js';
+export { createTestDatabase, type TestDatabase } from './database.js';
+export { uniqueName, waitFor } from './helpers.js';

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `npm test`: the whole suite. Installs dependencies if missing, brings the infrastructure up
+# (a real Kafka broker, the machine's Redis and PostgreSQL), then runs build, type checks, lint,
+# format check, unit tests and integration tests against the real servers, and prints a summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TURBO_TELEMETRY_DISABLED=1 TURBO_NO_UPDATE_NOTIFIER=1
+
+step() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "installing dependencies (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+
+step "infrastructure"
+bash infra/bin/up.sh
+export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/buy_now}"
+
+rm -rf libs/*/test-results services/*/test-results infra/test-results
+status=0
+step "build, typecheck, lint, unit tests"
+npx turbo run build typecheck lint test --output-logs=new-only || status=1
+step "format"
+npx prettier --check . || status=1
+step "integration tests (real Kafka, Redis, PostgreSQL)"
+npx turbo run test:int --concurrency=1 --output-logs=full || status=1
+
+step "summary"
+node scripts/test-summary.mjs || status=1
+exit $status
