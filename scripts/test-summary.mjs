@@ -19,7 +19,9 @@ for (const root of roots) {
     passed += report.numPassedTests;
     failed += report.numFailedTests;
     skipped += report.numPendingTests + report.numTodoTests;
-    rows.push(`${`${root} (${file.replace('.json', '')})`.padEnd(40)} ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests} skipped`);
+    rows.push(
+      `${`${root} (${file.replace('.json', '')})`.padEnd(40)} ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests} skipped`,
+    );
   }
 }
 console.log(rows.join('\n'));

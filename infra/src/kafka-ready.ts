@@ -15,10 +15,17 @@ const client = createKafkaClient({
 try {
   const started = Date.now();
   const broker = await waitForBroker(client, { timeoutMs: infraConfig.KAFKA_READY_TIMEOUT_MS });
-  logger.info({ clusterId: broker.clusterId, waitedMs: Date.now() - started }, 'Kafka answers metadata requests');
+  logger.info(
+    { clusterId: broker.clusterId, waitedMs: Date.now() - started },
+    'Kafka answers metadata requests',
+  );
   const result = await ensureTopics(
     client,
-    topicCatalogue.map((spec) => ({ name: spec.name, partitions: spec.partitions, configs: { ...spec.configs } })),
+    topicCatalogue.map((spec) => ({
+      name: spec.name,
+      partitions: spec.partitions,
+      configs: { ...spec.configs },
+    })),
     { timeoutMs: 30_000 },
   );
   logger.info({ created: result.created, existing: result.existing }, 'topics ready');

@@ -16,11 +16,17 @@ try {
     const report = await migratePostgres(client, {
       onApplied: (m) => logger.info({ version: m.version, name: m.name }, 'applied migration'),
     });
-    logger.info({ database, applied: report.applied.length, alreadyApplied: report.alreadyApplied }, 'schema up to date');
+    logger.info(
+      { database, applied: report.applied.length, alreadyApplied: report.alreadyApplied },
+      'schema up to date',
+    );
   } finally {
     await client.end();
   }
 } catch (error) {
-  logger.error({ err: error, database: safeUrl }, 'migration failed: is PostgreSQL up (`npm run infra:status`)?');
+  logger.error(
+    { err: error, database: safeUrl },
+    'migration failed: is PostgreSQL up (`npm run infra:status`)?',
+  );
   process.exitCode = 1;
 }

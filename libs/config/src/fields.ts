@@ -9,7 +9,12 @@ export const env = {
     z
       .string()
       .default(fallback)
-      .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+      .transform((s) =>
+        s
+          .split(',')
+          .map((b) => b.trim())
+          .filter(Boolean),
+      )
       .pipe(
         z
           .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port'))
@@ -19,13 +24,16 @@ export const env = {
     z
       .string()
       .default(fallback)
-      .refine((s) => {
-        try {
-          return protocols.includes(new URL(s).protocol.replace(/:$/, ''));
-        } catch {
-          return false;
-        }
-      }, `must be a URL with protocol ${protocols.join(' or ')}`),
+      .refine(
+        (s) => {
+          try {
+            return protocols.includes(new URL(s).protocol.replace(/:$/, ''));
+          } catch {
+            return false;
+          }
+        },
+        `must be a URL with protocol ${protocols.join(' or ')}`,
+      ),
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
   int: (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
     z.coerce.number().int().min(min).max(max).default(fallback),

@@ -22,7 +22,11 @@ type Env = Readonly<Record<string, string | undefined>>;
  * Reads the keys the schema names from `source` (a service passes `process.env`), treating empty
  * strings as unset, and throws one ConfigError listing every problem rather than the first.
  */
-export function loadConfig<S extends z.ZodObject>(service: string, schema: S, source: Env): Readonly<z.infer<S>> {
+export function loadConfig<S extends z.ZodObject>(
+  service: string,
+  schema: S,
+  source: Env,
+): Readonly<z.infer<S>> {
   const input: Record<string, string> = {};
   for (const key of Object.keys(schema.shape)) {
     const value = source[key];
@@ -33,7 +37,9 @@ export function loadConfig<S extends z.ZodObject>(service: string, schema: S, so
     const problems = parsed.error.issues.map((issue) => {
       const key = typeof issue.path[0] === 'string' ? issue.path[0] : '(config)';
       const given = input[key];
-      return given === undefined ? `${key}: ${issue.message}` : `${key}=${JSON.stringify(given)}: ${issue.message}`;
+      return given === undefined
+        ? `${key}: ${issue.message}`
+        : `${key}=${JSON.stringify(given)}: ${issue.message}`;
     });
     throw new ConfigError(service, problems);
   }

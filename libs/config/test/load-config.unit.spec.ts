@@ -42,7 +42,9 @@ describe('loadConfig', () => {
     const problems = (error as ConfigError).problems;
     expect(problems).toHaveLength(4);
     expect(problems.join('\n')).toMatch(/KAFKA_BROKERS="nohost"/);
-    expect(problems.join('\n')).toMatch(/REDIS_URL="http:\/\/x": must be a URL with protocol redis or rediss/);
+    expect(problems.join('\n')).toMatch(
+      /REDIS_URL="http:\/\/x": must be a URL with protocol redis or rediss/,
+    );
     expect(problems.join('\n')).toMatch(/PORT="70000"/);
     expect(problems.join('\n')).toMatch(/ADMIN_TOKEN/);
     expect((error as ConfigError).message).toMatch(/^gateway: invalid configuration/);

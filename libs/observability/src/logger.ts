@@ -18,7 +18,10 @@ export function createLogger(options: LoggerOptions): Logger {
     base: { service: options.service, pid: process.pid, ...options.base },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: ['*.authorization', '*.headers.authorization', 'password', '*.password'], censor: '[redacted]' },
+    redact: {
+      paths: ['*.authorization', '*.headers.authorization', 'password', '*.password'],
+      censor: '[redacted]',
+    },
   };
   return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);
 }

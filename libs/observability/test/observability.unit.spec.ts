@@ -22,7 +22,9 @@ describe('createLogger', () => {
 describe('createMetrics', () => {
   it('exposes prefixed metrics with the service label in Prometheus text', async () => {
     const metrics = createMetrics('reservation', { defaultMetrics: false });
-    metrics.counter('purchases_decided_total', 'Purchases decided', ['outcome']).inc({ outcome: 'confirmed' }, 3);
+    metrics
+      .counter('purchases_decided_total', 'Purchases decided', ['outcome'])
+      .inc({ outcome: 'confirmed' }, 3);
     const text = await metrics.render();
     expect(text).toContain('buynow_purchases_decided_total{outcome="confirmed",service="reservation"} 3');
   });

@@ -115,7 +115,9 @@ export async function migratePostgres(
 }
 
 /** Creates the database named in `databaseUrl` if it does not exist (connecting to `postgres`). */
-export async function ensurePostgresDatabase(databaseUrl: string): Promise<{ created: boolean; database: string }> {
+export async function ensurePostgresDatabase(
+  databaseUrl: string,
+): Promise<{ created: boolean; database: string }> {
   const url = new URL(databaseUrl);
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!/^[A-Za-z0-9_]+$/.test(database)) {

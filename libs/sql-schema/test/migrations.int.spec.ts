@@ -25,7 +25,10 @@ describe('migratePostgres (real PostgreSQL)', () => {
     expect(await ensurePostgresDatabase(databaseUrl)).toMatchObject({ created: true });
     expect(await ensurePostgresDatabase(databaseUrl)).toMatchObject({ created: false });
 
-    const clients = [new pg.Client({ connectionString: databaseUrl }), new pg.Client({ connectionString: databaseUrl })];
+    const clients = [
+      new pg.Client({ connectionString: databaseUrl }),
+      new pg.Client({ connectionString: databaseUrl }),
+    ];
     await Promise.all(clients.map((c) => c.connect()));
     const reports = await Promise.all(clients.map((c) => migratePostgres(c)));
     const total = listMigrations('postgres').length;
@@ -37,7 +40,13 @@ describe('migratePostgres (real PostgreSQL)', () => {
     const { rows } = await clients[0]!.query<{ table_name: string }>(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
     );
-    expect(rows.map((r) => r.table_name)).toEqual(['item_events', 'items', 'outbox', 'purchases', 'schema_migrations']);
+    expect(rows.map((r) => r.table_name)).toEqual([
+      'item_events',
+      'items',
+      'outbox',
+      'purchases',
+      'schema_migrations',
+    ]);
     await Promise.all(clients.map((c) => c.end()));
   });
 
@@ -48,12 +57,16 @@ describe('migratePostgres (real PostgreSQL)', () => {
       `INSERT INTO items (item_id, title, price_minor, currency, per_buyer_limit, listed, sold, remaining, version)
        VALUES ('i1', 'Tee', 1000, 'EUR', 1, 1, 0, 1, 1)`,
     );
-    await expect(client.query("UPDATE items SET remaining = remaining - 2, sold = sold + 2 WHERE item_id = 'i1'")).rejects.toMatchObject({ code: '23514' });
+    await expect(
+      client.query("UPDATE items SET remaining = remaining - 2, sold = sold + 2 WHERE item_id = 'i1'"),
+    ).rejects.toMatchObject({ code: '23514' });
     await expect(client.query("UPDATE items SET sold = 1 WHERE item_id = 'i1'")).rejects.toMatchObject({
       code: '23514',
       constraint: 'items_stock_balances',
     });
-    const { rows } = await client.query<{ remaining: number; sold: number }>("SELECT remaining, sold FROM items WHERE item_id = 'i1'");
+    const { rows } = await client.query<{ remaining: number; sold: number }>(
+      "SELECT remaining, sold FROM items WHERE item_id = 'i1'",
+    );
     expect(rows).toEqual([{ remaining: 1, sold: 0 }]);
     await client.end();
   });

@@ -7,5 +7,9 @@ export interface TestkitEnv {
 
 export function readTestkitEnv(): TestkitEnv {
   const value = (name: string) => (process.env[name] ? process.env[name] : undefined);
-  return { kafkaBrokers: value('KAFKA_BROKERS'), redisUrl: value('REDIS_URL'), databaseUrl: value('DATABASE_URL') };
+  return {
+    kafkaBrokers: value('KAFKA_BROKERS'),
+    redisUrl: value('REDIS_URL'),
+    databaseUrl: value('DATABASE_URL'),
+  };
 }

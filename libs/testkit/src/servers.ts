@@ -36,7 +36,11 @@ async function resolveServers(): Promise<TestServers> {
     };
   }
   if (await dockerEngineAnswers()) return startContainers();
-  const missing = Object.entries({ KAFKA_BROKERS: env.kafkaBrokers, REDIS_URL: env.redisUrl, DATABASE_URL: env.databaseUrl })
+  const missing = Object.entries({
+    KAFKA_BROKERS: env.kafkaBrokers,
+    REDIS_URL: env.redisUrl,
+    DATABASE_URL: env.databaseUrl,
+  })
     .filter(([, v]) => !v)
     .map(([k]) => k);
   throw new Error(
@@ -61,7 +65,9 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -92,7 +98,11 @@ async function startContainers(): Promise<TestServers> {
       })
       .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
       .start(),
-    new PostgreSqlContainer(POSTGRES_IMAGE).withDatabase('buy_now').withUsername('postgres').withPassword('postgres').start(),
+    new PostgreSqlContainer(POSTGRES_IMAGE)
+      .withDatabase('buy_now')
+      .withUsername('postgres')
+      .withPassword('postgres')
+      .start(),
     new RedisContainer(REDIS_IMAGE).start(),
   ]);
   return {

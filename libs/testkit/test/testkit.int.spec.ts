@@ -37,7 +37,11 @@ describe('testkit against the real servers', () => {
 
   it('reaches the Kafka broker', async () => {
     const { kafkaBrokers } = await getTestServers();
-    const admin = new Kafka({ brokers: kafkaBrokers, clientId: 'testkit', logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({
+      brokers: kafkaBrokers,
+      clientId: 'testkit',
+      logLevel: logLevel.NOTHING,
+    }).admin();
     await admin.connect();
     const cluster = await admin.describeCluster();
     expect(cluster.brokers.length).toBeGreaterThanOrEqual(1);
@@ -47,8 +51,8 @@ describe('testkit against the real servers', () => {
   it('waitFor returns the first defined value and explains a timeout', async () => {
     let n = 0;
     expect(await waitFor('n to reach 3', () => (++n >= 3 ? n : undefined), { intervalMs: 1 })).toBe(3);
-    await expect(waitFor('never', () => undefined, { timeoutMs: 50, intervalMs: 10, describe: () => ({ n }) })).rejects.toThrow(
-      /waiting for never \(last state: \{"n":3\}\)/,
-    );
+    await expect(
+      waitFor('never', () => undefined, { timeoutMs: 50, intervalMs: 10, describe: () => ({ n }) }),
+    ).rejects.toThrow(/waiting for never \(last state: \{"n":3\}\)/);
   });
 });

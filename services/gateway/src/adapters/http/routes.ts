@@ -1,0 +1,290 @@
+// The gateway's HTTP routes: buy-now, purchases, items, admin, the seed's API and operations.
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Metrics } from '@buy-now/observability';
+import { awaitDecision, buyNow, type BuyNowAnswer, type BuyNowDeps } from '../../domain/buy-now.js';
+import { GatewayError } from '../../domain/errors.js';
+import type { PurchaseRecord } from '../../domain/purchase-gate.js';
+import type { CommandPublisher, HealthProbe, ItemCatalogue, ItemView } from '../../domain/ports.js';
+import {
+  adjustStockSchema,
+  buyNowSchema,
+  getItemSchema,
+  getPurchaseSchema,
+  listItemSchema,
+  listItemsSchema,
+  seedBuyNowSchema,
+} from './schemas.js';
+
+export interface RouteDeps extends BuyNowDeps {
+  items: ItemCatalogue;
+  commands: CommandPublisher;
+  health: HealthProbe;
+  metrics: Metrics;
+  adminToken: string;
+  maxWaitSeconds: number;
+  /** How long POST /admin/items waits for the gate to show a new item before answering 202. */
+  listingWaitMs: number;
+}
+
+interface BuyNowBody {
+  buyerId: string;
+  quantity: number;
+}
+
+interface ListItemBody {
+  itemId?: string;
+  title: string;
+  priceMinor: number;
+  currency: string;
+  stock: number;
+  perBuyerLimit: number;
+  startsAt?: string;
+}
+
+/** RFC 7240 `Prefer: wait=N`, capped. */
+export function preferredWaitMs(prefer: string | undefined, maxSeconds: number): number {
+  const match = prefer ? /(?:^|[\s,;])wait=(\d{1,6})(?:$|[\s,;])/.exec(prefer) : null;
+  return match?.[1] ? Math.min(Number(match[1]), maxSeconds) * 1000 : 0;
+}
+
+export function publicStatusOf(purchase: PurchaseRecord): {
+  status: 'pending' | 'confirmed' | 'rejected';
+  reason?: string;
+} {
+  switch (purchase.status) {
+    case 'confirmed':
+      return { status: 'confirmed' };
+    case 'rejected':
+      return { status: 'rejected', reason: purchase.reason ?? 'REJECTED' };
+    case 'withdrawn':
+      // The publish failed and the buyer was told so (503): nothing was bought.
+      return { status: 'rejected', reason: 'NOT_ACCEPTED' };
+    default:
+      return { status: 'pending' };
+  }
+}
+
+function purchaseBody(purchase: PurchaseRecord) {
+  return {
+    purchaseId: purchase.purchaseId,
+    itemId: purchase.itemId,
+    buyerId: purchase.buyerId,
+    quantity: purchase.quantity,
+    ...publicStatusOf(purchase),
+    statusUrl: `/purchases/${purchase.purchaseId}`,
+  };
+}
+
+function itemBody(item: ItemView) {
+  return { ...item, startsAt: item.startsAt === null ? null : new Date(item.startsAt).toISOString() };
+}
+
+function rejectionBody(answer: Extract<BuyNowAnswer, { kind: 'rejected' }>) {
+  const messages: Record<string, string> = {
+    SOLD_OUT: 'sold out: no units left for this request',
+    LIMIT_EXCEEDED: 'this buyer has reached the limit per buyer for this item',
+    NOT_STARTED: 'the sale has not started yet',
+  };
+  return {
+    status: 'rejected' as const,
+    reason: answer.reason,
+    ...(answer.purchaseId ? { purchaseId: answer.purchaseId } : {}),
+    ...(answer.available !== undefined ? { available: answer.available } : {}),
+    error: { code: answer.reason, message: messages[answer.reason] ?? 'the purchase was rejected' },
+  };
+}
+
+function tokenMatches(given: string, expected: string): boolean {
+  // Hash both sides so the comparison takes the same time whatever the lengths.
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  const admissions = deps.metrics.counter('admissions_total', 'Buy-now answers by outcome', ['outcome']);
+
+  const requireAdmin = (request: FastifyRequest): void => {
+    const header = request.headers.authorization ?? '';
+    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+    if (!token || !tokenMatches(token, deps.adminToken)) {
+      throw new GatewayError('UNAUTHORIZED', 401, 'admin endpoints need Authorization: Bearer <admin token>');
+    }
+  };
+
+  // Without `Prefer: wait` the answer is always 202 (accepted; the body shows the status now), so
+  // retries with one Idempotency-Key get the same answer. With it: 201 confirmed, 409 rejected, or
+  // 202 if the decision took longer than the wait.
+  const sendPurchase = (reply: FastifyReply, purchase: PurchaseRecord, waited: boolean) => {
+    const body = purchaseBody(purchase);
+    reply.header('location', body.statusUrl);
+    if (!waited) return reply.code(202).send(body);
+    if (body.status === 'rejected') {
+      return reply
+        .code(409)
+        .send(
+          rejectionBody({
+            kind: 'rejected',
+            reason: body.reason ?? 'REJECTED',
+            purchaseId: purchase.purchaseId,
+          }),
+        );
+    }
+    return reply.code(body.status === 'confirmed' ? 201 : 202).send(body);
+  };
+
+  app.post<{
+    Params: { id: string };
+    Body: BuyNowBody;
+    Headers: { 'idempotency-key': string; prefer?: string };
+  }>('/items/:id/buy-now', { schema: buyNowSchema }, async (request, reply) => {
+    const answer = await buyNow(deps, {
+      itemId: request.params.id,
+      buyerId: request.body.buyerId,
+      quantity: request.body.quantity,
+      idempotencyKey: request.headers['idempotency-key'],
+    });
+    if (answer.kind === 'rejected') {
+      admissions.inc({ outcome: `rejected_${answer.reason.toLowerCase()}` });
+      return reply.code(409).send(rejectionBody(answer));
+    }
+    admissions.inc({ outcome: answer.replayed ? 'replayed' : 'accepted' });
+    request.log.debug(
+      { purchaseId: answer.purchase.purchaseId, itemId: request.params.id },
+      'purchase accepted',
+    );
+    const waitMs = preferredWaitMs(request.headers.prefer, deps.maxWaitSeconds);
+    if (waitMs > 0) reply.header('preference-applied', `wait=${waitMs / 1000}`);
+    const purchase = await awaitDecision(deps, answer.purchase, waitMs);
+    return sendPurchase(reply, purchase, waitMs > 0);
+  });
+
+  app.get<{ Params: { id: string } }>('/purchases/:id', { schema: getPurchaseSchema }, async (request) => {
+    const purchase = await deps.gate.getPurchase(request.params.id);
+    if (!purchase) throw new GatewayError('PURCHASE_NOT_FOUND', 404, `no purchase ${request.params.id}`);
+    return purchaseBody(purchase);
+  });
+
+  app.get('/items', { schema: listItemsSchema }, async () => ({
+    items: (await deps.items.listItems()).map(itemBody),
+  }));
+
+  app.get<{ Params: { id: string } }>('/items/:id', { schema: getItemSchema }, async (request) => {
+    const item = await deps.items.getItem(request.params.id);
+    if (!item) throw new GatewayError('ITEM_NOT_FOUND', 404, `no item ${request.params.id}`);
+    return itemBody(item);
+  });
+
+  app.post<{ Body: ListItemBody }>('/admin/items', { schema: listItemSchema }, async (request, reply) => {
+    requireAdmin(request);
+    const body = request.body;
+    const itemId = body.itemId ?? deps.newId();
+    if (await deps.items.getItem(itemId))
+      throw new GatewayError('ITEM_EXISTS', 409, `item ${itemId} is already listed`);
+    const commandId = deps.newId();
+    await publishOrUnavailable(deps.commands, {
+      name: 'ListItem',
+      value: {
+        commandId,
+        itemId,
+        title: body.title,
+        priceMinor: body.priceMinor,
+        currency: body.currency,
+        stock: body.stock,
+        perBuyerLimit: body.perBuyerLimit,
+        startsAt: body.startsAt === undefined ? null : Date.parse(body.startsAt),
+        requestedAt: deps.clock(),
+      },
+    });
+    // The listing is decided by the reservation service; wait briefly so the answer can show it live.
+    const deadline = Date.now() + deps.listingWaitMs;
+    while (Date.now() < deadline) {
+      const item = await deps.items.getItem(itemId);
+      if (item) return reply.code(201).header('location', `/items/${itemId}`).send(itemBody(item));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return reply
+      .code(202)
+      .header('location', `/items/${itemId}`)
+      .send({ itemId, commandId, status: 'pending' });
+  });
+
+  app.post<{ Params: { id: string }; Body: { delta: number } }>(
+    '/admin/items/:id/stock',
+    { schema: adjustStockSchema },
+    async (request, reply) => {
+      requireAdmin(request);
+      const itemId = request.params.id;
+      const before = await deps.items.getItem(itemId);
+      if (!before) throw new GatewayError('ITEM_NOT_FOUND', 404, `no item ${itemId}`);
+      const commandId = deps.newId();
+      await publishOrUnavailable(deps.commands, {
+        name: 'AdjustStock',
+        value: { commandId, itemId, delta: request.body.delta, requestedAt: deps.clock() },
+      });
+      return reply.code(202).send({ itemId, commandId, delta: request.body.delta, status: 'pending' });
+    },
+  );
+
+  // The seed project's API, so its clients keep working: no idempotency key, a synchronous answer.
+  app.get('/api/auction/items', async () =>
+    (await deps.items.listItems()).map((item) => ({
+      id: item.itemId,
+      name: item.title,
+      totalStock: item.available,
+    })),
+  );
+
+  app.post<{ Body: { itemId: string; userId: string } }>(
+    '/api/auction/buy-now',
+    { schema: seedBuyNowSchema },
+    async (request, reply) => {
+      const answer = await buyNow(deps, {
+        itemId: request.body.itemId,
+        buyerId: request.body.userId,
+        quantity: 1,
+        idempotencyKey: `seed-${deps.newId()}`,
+      });
+      reply.type('text/plain; charset=utf-8');
+      if (answer.kind === 'rejected') return reply.code(400).send('Sold out');
+      const purchase = await awaitDecision(deps, answer.purchase, deps.maxWaitSeconds * 1000);
+      const { status } = publicStatusOf(purchase);
+      if (status === 'confirmed') return reply.code(200).send('OK');
+      if (status === 'rejected') return reply.code(400).send('Sold out');
+      return reply.code(202).send('Pending');
+    },
+  );
+
+  app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const checks = await deps.health.check();
+    const ready = checks.every((c) => c.ok);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks });
+  });
+
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(deps.metrics.contentType).send(await deps.metrics.render()),
+  );
+}
+
+async function publishOrUnavailable(
+  commands: CommandPublisher,
+  command: Parameters<CommandPublisher['publish']>[0],
+) {
+  try {
+    await commands.publish(command);
+  } catch (error) {
+    throw new GatewayError(
+      'SERVICE_UNAVAILABLE',
+      503,
+      'the command could not be recorded; nothing changed, retry in a moment',
+      true,
+      {
+        cause: error,
+        retryAfterSeconds: 1,
+      },
+    );
+  }
+}

@@ -1,0 +1,115 @@
+// Follows item-events: keeps the Redis gate in step with SQL (versioned), records purchase outcomes,
+// updates the item view, and wakes requests waiting for those outcomes. One consumer group shared by
+// every gateway instance: each event is applied once, and every step is idempotent by version anyway.
+import { decodeAs, schemasOnTopic, Topics, type ItemEvent } from '@buy-now/contracts';
+import { runBatchConsumer, type BatchConsumer, type KafkaClient, type DurableProducer } from '@buy-now/kafka';
+import type { Logger } from '@buy-now/observability';
+import type { PurchaseGate } from '../../domain/purchase-gate.js';
+import type { ItemViewStore } from '../redis/item-view-store.js';
+import type { OutcomeBus } from '../redis/outcome-bus.js';
+
+export interface EventFollowerDeps {
+  client: KafkaClient;
+  groupId: string;
+  /** item-events, possibly with a prefix. */
+  topic: string;
+  gate: PurchaseGate;
+  view: ItemViewStore;
+  bus: OutcomeBus;
+  logger: Logger;
+  producerForDlq?: DurableProducer;
+  onApplied?: (event: ItemEvent) => void;
+}
+
+export async function applyItemEvent(
+  deps: Pick<EventFollowerDeps, 'gate' | 'view'>,
+  event: ItemEvent,
+): Promise<string | null> {
+  await deps.view.apply(event);
+  switch (event.name) {
+    case 'ItemListed': {
+      const e = event.value;
+      await deps.gate.applyListing({
+        itemId: e.itemId,
+        version: e.version,
+        stock: e.stock,
+        perBuyerLimit: e.perBuyerLimit,
+        startsAt: e.startsAt,
+        title: e.title,
+        priceMinor: e.priceMinor,
+        currency: e.currency,
+      });
+      return null;
+    }
+    case 'StockAdjusted':
+      await deps.gate.applyStockAdjusted({
+        itemId: event.value.itemId,
+        version: event.value.version,
+        delta: event.value.delta,
+        remaining: event.value.remaining,
+      });
+      return null;
+    case 'ItemBought': {
+      const e = event.value;
+      await deps.gate.applyOutcome({
+        itemId: e.itemId,
+        purchaseId: e.purchaseId,
+        status: 'confirmed',
+        version: e.version,
+        remaining: e.remaining,
+        buyerId: e.buyerId,
+        quantity: e.quantity,
+        admissionSeq: e.admissionSeq,
+        admittedAt: e.admittedAt,
+      });
+      return e.purchaseId;
+    }
+    case 'PurchaseRejected': {
+      const e = event.value;
+      await deps.gate.applyOutcome({
+        itemId: e.itemId,
+        purchaseId: e.purchaseId,
+        status: 'rejected',
+        reason: e.reason,
+        version: e.version,
+        remaining: e.remaining,
+        buyerId: e.buyerId,
+        quantity: e.quantity,
+        admissionSeq: e.admissionSeq,
+      });
+      return e.purchaseId;
+    }
+    case 'OutOfStock':
+      await deps.gate.applySoldState({
+        itemId: event.value.itemId,
+        version: event.value.version,
+        remaining: 0,
+      });
+      return null;
+  }
+}
+
+export function startEventFollower(deps: EventFollowerDeps): Promise<BatchConsumer> {
+  const allowed = schemasOnTopic[Topics.itemEvents];
+  return runBatchConsumer<ItemEvent>(deps.client, {
+    groupId: deps.groupId,
+    topics: [deps.topic],
+    fromBeginning: true,
+    logger: deps.logger,
+    ...(deps.producerForDlq ? { producerForDlq: deps.producerForDlq } : {}),
+    decode: (record) => {
+      const decoded = decodeAs(allowed, record.headers, record.value);
+      return { name: decoded.name, value: decoded.value } as ItemEvent;
+    },
+    handleBatch: async (records) => {
+      const decided: string[] = [];
+      // In log order: versions of one item must be applied in the order they were written.
+      for (const record of records) {
+        const purchaseId = await applyItemEvent(deps, record.message);
+        if (purchaseId) decided.push(purchaseId);
+        deps.onApplied?.(record.message);
+      }
+      await deps.bus.announce(decided);
+    },
+  });
+}

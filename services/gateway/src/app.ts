@@ -1,0 +1,41 @@
+// Builds the gateway's Fastify instance from its dependencies; never listens, never reads the environment.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '@buy-now/observability';
+import { registerErrorHandling } from './adapters/http/error-handler.js';
+import { registerRoutes, type RouteDeps } from './adapters/http/routes.js';
+
+export interface GatewayAppOptions {
+  logger: Logger;
+  bodyLimitBytes: number;
+}
+
+export async function buildGatewayApp(deps: RouteDeps, options: GatewayAppOptions): Promise<FastifyInstance> {
+  // Typed as the base logger so the instance keeps Fastify's default generics.
+  const baseLogger: FastifyBaseLogger = options.logger;
+  const app = Fastify({
+    loggerInstance: baseLogger,
+    bodyLimit: options.bodyLimitBytes,
+    disableRequestLogging: true,
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false },
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  registerErrorHandling(app);
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Buy Now gateway',
+        version: '0.1.0',
+        description: 'Flash-sale purchases, items and live stock.',
+      },
+      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  registerRoutes(app, deps);
+  return app;
+}

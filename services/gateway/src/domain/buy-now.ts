@@ -1,0 +1,156 @@
+// The buy-now use case: admit at the gate, hand the purchase to Kafka durably, or give the unit back.
+import { createHash } from 'node:crypto';
+import type { BuyRequested } from '@buy-now/contracts';
+import { GatewayError } from './errors.js';
+import type { PurchaseGate, PurchaseRecord } from './purchase-gate.js';
+import type { CommandPublisher, OutcomeWaiter } from './ports.js';
+
+export interface BuyNowRequest {
+  itemId: string;
+  buyerId: string;
+  quantity: number;
+  idempotencyKey: string;
+}
+
+export type BuyNowAnswer =
+  | { kind: 'accepted'; purchase: PurchaseRecord; replayed: boolean }
+  | { kind: 'rejected'; reason: string; purchaseId?: string; available?: number; startsAt?: number | null };
+
+export interface BuyNowDeps {
+  gate: PurchaseGate;
+  commands: CommandPublisher;
+  outcomes: OutcomeWaiter;
+  clock: () => number;
+  newId: () => string;
+  gatewayId: string;
+  /** Called when a publish failed and the unit went back on sale. */
+  onPublishFailed?: (purchaseId: string, error: unknown) => void;
+}
+
+/** Same key + same body replays; same key + another body is refused. */
+export function requestHashOf(req: Omit<BuyNowRequest, 'idempotencyKey'>): string {
+  return createHash('sha256')
+    .update(JSON.stringify([req.itemId, req.buyerId, req.quantity]))
+    .digest('hex');
+}
+
+export async function buyNow(deps: BuyNowDeps, req: BuyNowRequest): Promise<BuyNowAnswer> {
+  const now = deps.clock();
+  const purchaseId = deps.newId();
+  const admission = await deps.gate.admit({
+    ...req,
+    requestHash: requestHashOf(req),
+    purchaseId,
+    now,
+    gatewayId: deps.gatewayId,
+  });
+  switch (admission.kind) {
+    case 'unknown-item':
+      if ((await deps.gate.gateEpoch()) === null) {
+        // Redis lost its data and the gate is being rebuilt from SQL: the item may well exist.
+        throw new GatewayError(
+          'SERVICE_UNAVAILABLE',
+          503,
+          'the sale is being restored; retry in a moment',
+          true,
+          {
+            retryAfterSeconds: 1,
+          },
+        );
+      }
+      throw new GatewayError('ITEM_NOT_FOUND', 404, `no item ${req.itemId} is on sale`);
+    case 'idempotency-conflict':
+      throw new GatewayError(
+        'IDEMPOTENCY_KEY_REUSED',
+        422,
+        'this Idempotency-Key was already used with a different request; use a new key for a new purchase',
+      );
+    case 'rejected':
+      if (admission.reason === 'LIMIT_EXCEEDED' && admission.perBuyerLimit < req.quantity) {
+        throw new GatewayError(
+          'QUANTITY_ABOVE_LIMIT',
+          400,
+          `quantity ${req.quantity} is above this item's limit of ${admission.perBuyerLimit} per buyer`,
+        );
+      }
+      return {
+        kind: 'rejected',
+        reason: admission.reason,
+        available: admission.available,
+        startsAt: admission.startsAt ?? null,
+      };
+    case 'replay':
+      if (admission.purchase.status === 'rejected') {
+        return {
+          kind: 'rejected',
+          reason: admission.purchase.reason ?? 'REJECTED',
+          purchaseId: admission.purchase.purchaseId,
+        };
+      }
+      return { kind: 'accepted', purchase: admission.purchase, replayed: true };
+    case 'admitted':
+      break;
+  }
+
+  const command: BuyRequested = {
+    purchaseId,
+    itemId: req.itemId,
+    buyerId: req.buyerId,
+    quantity: req.quantity,
+    idempotencyKey: req.idempotencyKey,
+    admittedAt: now,
+    admissionSeq: admission.admissionSeq,
+    gatewayId: deps.gatewayId,
+  };
+  try {
+    await deps.commands.publish({ name: 'BuyRequested', value: command });
+  } catch (error) {
+    // Nothing reached the log as far as we know: the unit goes back on sale and the buyer may retry.
+    await deps.gate.release(req.itemId, purchaseId, 'publish-failed');
+    deps.onPublishFailed?.(purchaseId, error);
+    throw new GatewayError(
+      'SERVICE_UNAVAILABLE',
+      503,
+      'purchases cannot be accepted right now; nothing was bought, retry in a moment with the same Idempotency-Key',
+      true,
+      { cause: error, retryAfterSeconds: 1 },
+    );
+  }
+  await deps.gate.markAccepted(req.itemId, purchaseId);
+  return {
+    kind: 'accepted',
+    replayed: false,
+    purchase: {
+      purchaseId,
+      itemId: req.itemId,
+      buyerId: req.buyerId,
+      quantity: req.quantity,
+      status: 'pending',
+      admittedAt: now,
+      admissionSeq: admission.admissionSeq,
+      idempotencyKey: req.idempotencyKey,
+    },
+  };
+}
+
+/** `Prefer: wait=N`: waits up to N seconds for the decision, then reads the purchase again. */
+export async function awaitDecision(
+  deps: Pick<BuyNowDeps, 'gate' | 'outcomes'>,
+  purchase: PurchaseRecord,
+  waitMs: number,
+): Promise<PurchaseRecord> {
+  if (waitMs <= 0 || isDecided(purchase)) return purchase;
+  // Watch first, then look: a decision announced in between is not missed.
+  const watch = deps.outcomes.watch(purchase.purchaseId, waitMs);
+  const now = await deps.gate.getPurchase(purchase.purchaseId);
+  if (now && isDecided(now)) {
+    watch.cancel();
+    return now;
+  }
+  await watch.decided;
+  return (await deps.gate.getPurchase(purchase.purchaseId)) ?? purchase;
+}
+
+function isDecided(purchase: PurchaseRecord): boolean {
+  return purchase.status === 'confirmed' || purchase.status === 'rejected' || purchase.status === 'withdrawn';
+}

@@ -1,0 +1,32 @@
+// Errors the gateway answers with: a stable code, the HTTP status, and whether a retry can help.
+export type GatewayErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'MALFORMED_JSON'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'IDEMPOTENCY_KEY_REQUIRED'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'QUANTITY_ABOVE_LIMIT'
+  | 'UNAUTHORIZED'
+  | 'ITEM_NOT_FOUND'
+  | 'ITEM_EXISTS'
+  | 'PURCHASE_NOT_FOUND'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'SERVICE_UNAVAILABLE'
+  | 'INTERNAL';
+
+export class GatewayError extends Error {
+  constructor(
+    readonly code: GatewayErrorCode,
+    readonly statusCode: number,
+    message: string,
+    readonly canRetry = false,
+    options?: { cause?: unknown; retryAfterSeconds?: number },
+  ) {
+    super(message, options);
+    this.name = 'GatewayError';
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
+  readonly retryAfterSeconds: number | undefined;
+}

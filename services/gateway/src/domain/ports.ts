@@ -1,0 +1,52 @@
+// What the HTTP layer needs from the outside world, as plain interfaces (adapters implement them).
+import type { ItemCommand } from '@buy-now/contracts';
+
+export type ItemStatus = 'scheduled' | 'live' | 'sold-out';
+
+/** The live view of an item that GET /items serves. */
+export interface ItemView {
+  itemId: string;
+  title: string;
+  priceMinor: number;
+  currency: string;
+  perBuyerLimit: number;
+  startsAt: number | null;
+  /** Units listed + restocked - withdrawn. */
+  listed: number;
+  /** Units still on sale at the gate (what a buyer can try to get now). */
+  available: number;
+  /** Units whose purchase SQL confirmed. */
+  sold: number;
+  status: ItemStatus;
+  version: number;
+}
+
+export interface ItemCatalogue {
+  getItem(itemId: string): Promise<ItemView | null>;
+  listItems(): Promise<ItemView[]>;
+}
+
+export interface CommandPublisher {
+  /** Resolves once the broker acknowledged the command (acks=all); rejects otherwise. */
+  publish(command: ItemCommand): Promise<void>;
+}
+
+export interface OutcomeWatch {
+  /** True when the purchase was announced as decided within the timeout, else false. */
+  decided: Promise<boolean>;
+  cancel(): void;
+}
+
+export interface OutcomeWaiter {
+  watch(purchaseId: string, timeoutMs: number): OutcomeWatch;
+}
+
+export interface DependencyHealth {
+  name: string;
+  ok: boolean;
+  detail?: string;
+}
+
+export interface HealthProbe {
+  check(): Promise<DependencyHealth[]>;
+}

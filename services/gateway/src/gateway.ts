@@ -1,0 +1,185 @@
+// Composition root: builds the gateway's adapters from its config, starts its background work, and
+// stops everything in the order that loses nothing.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { FastifyInstance } from 'fastify';
+import { Topics } from '@buy-now/contracts';
+import { createDurableProducer, createKafkaClient, type BatchConsumer } from '@buy-now/kafka';
+import { createMetrics, type Logger } from '@buy-now/observability';
+import { buildGatewayApp } from './app.js';
+import type { GatewayConfig } from './config.js';
+import { createCommandPublisher } from './adapters/kafka/command-publisher.js';
+import { startEventFollower } from './adapters/kafka/event-follower.js';
+import { createItemViewStore } from './adapters/redis/item-view-store.js';
+import { createOutcomeBus } from './adapters/redis/outcome-bus.js';
+import { createRedisPurchaseGate } from './adapters/redis/redis-purchase-gate.js';
+import { createGateRebuilder } from './adapters/sql/gate-rebuilder.js';
+import type { DependencyHealth } from './domain/ports.js';
+
+export interface RunningGateway {
+  app: FastifyInstance;
+  /** host:port it listens on. */
+  address: string;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
+  const gatewayId = config.GATEWAY_ID ?? `${hostname()}-${process.pid}`;
+  const log = logger.child({ gatewayId });
+  const metrics = createMetrics('gateway');
+  const clock = () => Date.now();
+
+  const redis = new Redis(config.REDIS_URL, {
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    lazyConnect: true,
+  });
+  const subscriber = redis.duplicate();
+  await Promise.all([redis.connect(), subscriber.connect()]);
+  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2, connectionTimeoutMillis: 2_000 });
+  pool.on('error', (error) => log.warn({ err: error }, 'idle PostgreSQL connection failed'));
+
+  const kafka = createKafkaClient({
+    brokers: [...config.KAFKA_BROKERS],
+    clientId: `gateway-${gatewayId}`,
+    logger: log,
+  });
+  const producerBatches = metrics.histogram(
+    'produce_batch_records',
+    'Records per produce request',
+    [],
+    [1, 10, 50, 100, 250, 500, 1000],
+  );
+  const produceSeconds = metrics.histogram('produce_duration_seconds', 'Produce request latency (acks=all)', [
+    'outcome',
+  ]);
+  const producer = createDurableProducer(kafka, {
+    logger: log,
+    onBatch: (outcome) => {
+      producerBatches.observe(outcome.records);
+      produceSeconds.observe({ outcome: outcome.error ? 'failed' : 'ok' }, outcome.durationMs / 1000);
+    },
+  });
+
+  const gate = createRedisPurchaseGate({ redis, keyPrefix: config.REDIS_KEY_PREFIX });
+  const view = createItemViewStore({
+    redis,
+    prefix: config.REDIS_KEY_PREFIX,
+    availability: (itemId) => gate.getAvailability(itemId),
+    clock,
+  });
+  const bus = createOutcomeBus({
+    publisher: redis,
+    subscriber,
+    channel: `${config.REDIS_KEY_PREFIX}purchase-outcomes`,
+  });
+  await bus.start();
+  const rebuilder = createGateRebuilder({ pool, gate, view, logger: log });
+  await rebuilder.rebuildIfLost();
+
+  let follower: BatchConsumer | undefined;
+  follower = await startEventFollower({
+    client: kafka,
+    groupId: `${config.TOPIC_PREFIX}gateway-follower`,
+    topic: `${config.TOPIC_PREFIX}${Topics.itemEvents}`,
+    gate,
+    view,
+    bus,
+    logger: log,
+    producerForDlq: producer,
+  });
+
+  const released = metrics.counter(
+    'reconciled_units_total',
+    'Admitted purchases never acknowledged by Kafka, put back on sale',
+  );
+  const timers = [
+    setInterval(() => {
+      gate
+        .reconcileStuck(config.RECONCILE_AFTER_MS, clock())
+        .then((r) => {
+          if (r.released > 0) {
+            released.inc(r.released);
+            log.warn({ released: r.released }, 'returned stuck admissions to sale');
+          }
+        })
+        .catch((error: unknown) => log.warn({ err: error }, 'reconciler pass failed; will retry'));
+    }, config.RECONCILE_INTERVAL_MS),
+    setInterval(() => {
+      rebuilder
+        .rebuildIfLost()
+        .catch((error: unknown) => log.warn({ err: error }, 'gate rebuild failed; will retry'));
+    }, 1_000),
+  ];
+  for (const timer of timers) timer.unref();
+
+  const health = {
+    async check(): Promise<DependencyHealth[]> {
+      const probe = async (name: string, run: () => Promise<unknown>): Promise<DependencyHealth> => {
+        try {
+          await run();
+          return { name, ok: true };
+        } catch (error) {
+          return { name, ok: false, detail: error instanceof Error ? error.message : String(error) };
+        }
+      };
+      const followerHealth = follower?.health();
+      return Promise.all([
+        probe('redis', () => redis.ping()),
+        probe('sql', () => pool.query('SELECT 1')),
+        probe('kafka', async () => {
+          if (producer.isStopped()) throw new Error('producer stopped');
+          await producer.connect();
+        }),
+        Promise.resolve<DependencyHealth>({
+          name: 'item-events-follower',
+          ok: followerHealth?.state === 'running',
+          ...(followerHealth
+            ? { detail: `${followerHealth.state}, ${followerHealth.recordsHandled} records` }
+            : {}),
+        }),
+      ]);
+    },
+  };
+
+  const app = await buildGatewayApp(
+    {
+      gate,
+      commands: createCommandPublisher(producer, `${config.TOPIC_PREFIX}${Topics.itemCommands}`),
+      outcomes: bus,
+      items: view,
+      health,
+      metrics,
+      clock,
+      newId: randomUUID,
+      gatewayId,
+      adminToken: config.ADMIN_TOKEN,
+      maxWaitSeconds: config.MAX_WAIT_SECONDS,
+      listingWaitMs: 10_000,
+      onPublishFailed: (purchaseId, error) =>
+        log.warn({ purchaseId, err: error }, 'publish failed; unit returned to sale'),
+    },
+    { logger: log, bodyLimitBytes: config.BODY_LIMIT_BYTES },
+  );
+  const address = await app.listen({ host: config.HOST, port: config.PORT });
+  log.info({ address }, 'gateway listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info('gateway stopping: no new requests, draining');
+      for (const timer of timers) clearInterval(timer);
+      await app.close(); // stops accepting, waits for in-flight requests (their publishes included)
+      await producer.stop(); // flushes anything still queued
+      await follower?.stop(); // finishes and commits the batch in hand
+      follower = undefined;
+      await bus.stop();
+      subscriber.disconnect();
+      await redis.quit().catch(() => undefined);
+      await pool.end();
+      log.info('gateway stopped');
+    })());
+  return { app, address: address.replace(/^https?:\/\//, ''), stop };
+}
