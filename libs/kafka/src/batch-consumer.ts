@@ -1,0 +1,356 @@
+// Runs a consumer group that hands each partition's records to one async handler per batch and
+// commits only what the handler finished: at-least-once, never a silent skip.
+import type { Batch, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Logger } from 'pino';
+import { ensureTopics, fetchPartitionCount } from './admin.js';
+import { backoffDelayMs, type BackoffOptions } from './backoff.js';
+import { kafkaOf, type KafkaClient } from './client.js';
+import { deadLetterRecordFor, defaultDeadLetterTopic } from './dead-letter.js';
+import { createDurableProducer, type DurableProducer } from './durable-producer.js';
+import { describeError, KafkaError } from './errors.js';
+import type { ConsumedRecord, DecodedRecord } from './records.js';
+
+export interface BatchContext {
+  topic: string;
+  partition: number;
+  /** 1 on first delivery; higher when the handler failed on these records before. */
+  attempt: number;
+  /** Keeps the group membership alive; also sent automatically every heartbeat interval. */
+  heartbeat(): Promise<void>;
+  /** False once stop() was called: finish quickly, the batch will be committed if you succeed. */
+  isRunning(): boolean;
+  logger: Logger;
+}
+
+export interface BatchConsumerOptions<T> {
+  groupId: string;
+  topics: string[];
+  /**
+   * Where a group with no committed offset starts. Default true: a new group (a new view, a first
+   * deployment) must not skip what was accepted before it existed.
+   */
+  fromBeginning?: boolean;
+  /**
+   * Turns a record into the handler's message; throwing sends the record to the dead-letter topic
+   * instead of the handler. Without it the message is the raw value.
+   */
+  decode?: (record: ConsumedRecord) => T;
+  /** Handles one partition's records, in offset order. Throwing retries the same records later. */
+  handleBatch: (records: DecodedRecord<T>[], ctx: BatchContext) => Promise<void>;
+  /** Default: `${topic}.dlq`. */
+  dlqTopic?: (topic: string) => string;
+  /** Shared producer for dead letters; otherwise the runner makes (and stops) its own. */
+  producerForDlq?: DurableProducer;
+  /** Create missing dead-letter topics (partitions as the source topic) at start; default true. */
+  ensureDlqTopics?: boolean;
+  logger?: Logger;
+  /** Default 30 000 ms. */
+  sessionTimeoutMs?: number;
+  /** Default 3000 ms. */
+  heartbeatIntervalMs?: number;
+  /** Longest an idle fetch waits on the broker; bounds how long stop() waits. Default 1000 ms. */
+  maxWaitTimeMs?: number;
+  /** Default 1 MiB. */
+  maxBytesPerPartition?: number;
+  /** Partitions handled at the same time (never more than assigned); default 1. */
+  partitionsConsumedConcurrently?: number;
+  /** Delay between attempts after a handler failure; default 200 ms doubling up to 10 s. */
+  retryBackoff?: BackoffOptions;
+  /** Called when the consumer stopped for good on an error kafkajs will not recover from. */
+  onFatalError?: (error: KafkaError) => void;
+}
+
+export type BatchConsumerState = 'running' | 'stopping' | 'stopped' | 'crashed';
+
+export interface BatchConsumerHealth {
+  state: BatchConsumerState;
+  groupId: string;
+  topics: string[];
+  /** Partitions this member owns, as `topic:partition`. */
+  assignment: string[];
+  batchesHandled: number;
+  recordsHandled: number;
+  recordsDeadLettered: number;
+  /** Failures since the last successful batch; non-zero means records are waiting on a retry. */
+  consecutiveFailures: number;
+  lastError?: string;
+  lastBatchAt?: string;
+}
+
+export interface BatchConsumer {
+  /** Lets the batch in hand finish and commit, leaves the group, disconnects. */
+  stop(): Promise<void>;
+  isRunning(): boolean;
+  health(): BatchConsumerHealth;
+}
+
+const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, maxMs: 10_000 };
+const STOP_CHECK_MS = 100;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function toConsumedRecord(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
+  const headers: ConsumedRecord['headers'] = {};
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    // A repeated header arrives as an array; the last one wins, as with Java's lastHeader().
+    headers[name] = Array.isArray(value) ? value[value.length - 1] : value;
+  }
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key,
+    value: message.value,
+    headers,
+    timestamp: Number(message.timestamp),
+  };
+}
+
+export async function runBatchConsumer<T = Buffer | null>(
+  client: KafkaClient,
+  options: BatchConsumerOptions<T>,
+): Promise<BatchConsumer> {
+  const baseLogger = options.logger ?? client.logger;
+  const logger = baseLogger.child({ component: 'batch-consumer', groupId: options.groupId });
+  const decode = options.decode ?? ((record: ConsumedRecord) => record.value as T);
+  const dlqTopicOf = options.dlqTopic ?? defaultDeadLetterTopic;
+  const backoff = options.retryBackoff ?? DEFAULT_BACKOFF;
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 3000;
+
+  const health: BatchConsumerHealth = {
+    state: 'running',
+    groupId: options.groupId,
+    topics: [...options.topics],
+    assignment: [],
+    batchesHandled: 0,
+    recordsHandled: 0,
+    recordsDeadLettered: 0,
+    consecutiveFailures: 0,
+  };
+
+  // Dead letters only exist when records are decoded; without a decoder nothing is refused.
+  let dlqProducer = options.producerForDlq;
+  let ownsDlqProducer = false;
+  if (options.decode !== undefined) {
+    if (options.ensureDlqTopics ?? true) {
+      const specs = await Promise.all(
+        options.topics.map(async (topic) => ({
+          name: dlqTopicOf(topic),
+          partitions: Math.max(1, await fetchPartitionCount(client, topic)),
+        })),
+      );
+      await ensureTopics(client, specs);
+    }
+    if (dlqProducer === undefined) {
+      dlqProducer = createDurableProducer(client, { logger: baseLogger });
+      ownsDlqProducer = true;
+    }
+  }
+
+  const consumer: Consumer = kafkaOf(client).consumer({
+    groupId: options.groupId,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: heartbeatIntervalMs,
+    maxWaitTimeInMs: options.maxWaitTimeMs ?? 1000,
+    maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
+    allowAutoTopicCreation: false,
+  });
+
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    const assignment = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) =>
+      partitions.map((partition) => `${topic}:${partition}`),
+    );
+    health.assignment = assignment;
+    logger.info({ assignment, memberId: event.payload.memberId }, 'Joined Kafka consumer group');
+  });
+  consumer.on(consumer.events.CRASH, (event) => {
+    const { error, restart } = event.payload;
+    health.lastError = describeError(error);
+    if (restart) {
+      logger.warn({ err: error }, 'Kafka consumer crashed; kafkajs restarts it');
+      return;
+    }
+    health.state = 'crashed';
+    const fatal = new KafkaError(
+      'KAFKA_CONSUMER_CRASHED',
+      `Kafka consumer ${options.groupId} stopped: ${describeError(error)}`,
+      {
+        canRetry: false,
+        cause: error,
+      },
+    );
+    logger.error({ err: error }, 'Kafka consumer stopped on an unrecoverable error');
+    options.onFatalError?.(fatal);
+  });
+
+  async function deadLetter(records: { record: ConsumedRecord; reason: unknown }[]): Promise<void> {
+    if (records.length === 0 || dlqProducer === undefined) return;
+    const at = new Date();
+    await Promise.all(
+      records.map(({ record, reason }) =>
+        dlqProducer.send(deadLetterRecordFor(record, reason, dlqTopicOf(record.topic), at)),
+      ),
+    );
+    for (const { record, reason } of records) {
+      logger.warn(
+        {
+          topic: record.topic,
+          partition: record.partition,
+          offset: record.offset,
+          reason: describeError(reason),
+        },
+        'Record could not be decoded; sent to the dead-letter topic',
+      );
+    }
+    health.recordsDeadLettered += records.length;
+  }
+
+  async function handleFetchedBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (batch.isEmpty()) return;
+    const { topic, partition } = batch;
+    const records = batch.messages.map((message) => toConsumedRecord(topic, partition, message));
+    const decoded: DecodedRecord<T>[] = [];
+    const undecodable: { record: ConsumedRecord; reason: unknown }[] = [];
+    for (const record of records) {
+      try {
+        decoded.push({ ...record, message: decode(record) });
+      } catch (reason) {
+        undecodable.push({ record, reason });
+      }
+    }
+
+    let deadLettered = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (!deadLettered) {
+          await deadLetter(undecodable);
+          deadLettered = true;
+        }
+        if (decoded.length > 0) await handleWithHeartbeats(decoded, attempt, payload);
+        break;
+      } catch (error) {
+        health.consecutiveFailures++;
+        health.lastError = describeError(error);
+        const retryInMs = backoffDelayMs(attempt, backoff);
+        logger.error(
+          {
+            err: error,
+            topic,
+            partition,
+            firstOffset: batch.firstOffset(),
+            lastOffset: batch.lastOffset(),
+            attempt,
+            retryInMs,
+          },
+          'Batch handler failed; nothing committed, the same records will be retried',
+        );
+        // On stop (or a seek) the records stay uncommitted and are delivered again to whoever owns
+        // the partition next; they are never skipped.
+        if (!(await waitBeforeRetry(retryInMs, payload))) return;
+      }
+    }
+
+    await commitBatch(batch, payload);
+    health.consecutiveFailures = 0;
+    health.batchesHandled++;
+    health.recordsHandled += decoded.length;
+    health.lastBatchAt = new Date().toISOString();
+    if (payload.isRunning() && !payload.isStale()) await payload.heartbeat();
+  }
+
+  async function handleWithHeartbeats(
+    records: DecodedRecord<T>[],
+    attempt: number,
+    payload: EachBatchPayload,
+  ): Promise<void> {
+    // kafkajs only heartbeats between batches; a long handler would otherwise be evicted from the group.
+    // A failed heartbeat (usually a rebalance) is not fatal here: if this member lost the partition,
+    // the commit after the handler is refused, and the records go to the partition's new owner.
+    const timer = setInterval(() => {
+      payload.heartbeat().catch((error: unknown) => {
+        logger.warn(
+          { err: error, topic: payload.batch.topic, partition: payload.batch.partition },
+          'Heartbeat during a batch failed',
+        );
+      });
+    }, heartbeatIntervalMs);
+    try {
+      await options.handleBatch(records, {
+        topic: payload.batch.topic,
+        partition: payload.batch.partition,
+        attempt,
+        heartbeat: () => payload.heartbeat(),
+        isRunning: () => payload.isRunning(),
+        logger,
+      });
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  /** Waits, heartbeating; false when the consumer is stopping or the partition was seeked meanwhile. */
+  async function waitBeforeRetry(delayMs: number, payload: EachBatchPayload): Promise<boolean> {
+    const until = Date.now() + delayMs;
+    while (Date.now() < until) {
+      if (!payload.isRunning() || payload.isStale()) return false;
+      await sleep(Math.min(STOP_CHECK_MS, until - Date.now()));
+      await payload.heartbeat();
+    }
+    return payload.isRunning() && !payload.isStale();
+  }
+
+  async function commitBatch(batch: Batch, payload: EachBatchPayload): Promise<void> {
+    // lastOffset() also covers transaction markers after the last record, so the committed offset
+    // reaches the end of the log once everything was handled.
+    const lastOffset = batch.lastOffset();
+    const next = (BigInt(lastOffset) + 1n).toString();
+    await payload.commitOffsetsIfNecessary({
+      topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }],
+    });
+    // Only now may the fetch position move on: had the commit failed, the batch is fetched again.
+    payload.resolveOffset(lastOffset);
+  }
+
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+      eachBatch: handleFetchedBatch,
+    });
+  } catch (error) {
+    await consumer.disconnect().catch((disconnectError: unknown) => {
+      logger.warn({ err: disconnectError }, 'Kafka consumer did not disconnect cleanly after a failed start');
+    });
+    if (ownsDlqProducer) await dlqProducer?.stop();
+    throw new KafkaError(
+      'KAFKA_CONSUMER_CRASHED',
+      `Kafka consumer ${options.groupId} could not start: ${describeError(error)}`,
+      { canRetry: true, cause: error },
+    );
+  }
+  logger.info({ topics: options.topics }, 'Kafka consumer running');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    stop(): Promise<void> {
+      stopping ??= (async () => {
+        if (health.state === 'running') health.state = 'stopping';
+        try {
+          await consumer.disconnect();
+        } finally {
+          if (ownsDlqProducer) await dlqProducer?.stop();
+          health.state = 'stopped';
+          health.assignment = [];
+          logger.info({ batchesHandled: health.batchesHandled }, 'Kafka consumer stopped');
+        }
+      })();
+      return stopping;
+    },
+    isRunning: () => health.state === 'running',
+    health: () => ({ ...health, topics: [...health.topics], assignment: [...health.assignment] }),
+  };
+}

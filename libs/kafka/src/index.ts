@@ -1,0 +1,48 @@
+export {
+  createKafkaClient,
+  type KafkaClient,
+  type KafkaClientOptions,
+  type KafkaRetryOptions,
+} from './client.js';
+export {
+  deleteGroups,
+  deleteTopics,
+  describeTopicConfigs,
+  ensureTopics,
+  fetchCommittedOffsets,
+  fetchPartitionCount,
+  fetchTopicOffsets,
+  listTopics,
+  resetGroupOffsets,
+  waitForBroker,
+  type BrokerInfo,
+  type CommittedOffset,
+  type EnsureTopicsResult,
+  type PartitionOffsets,
+  type TopicSpec,
+} from './admin.js';
+export {
+  createDurableProducer,
+  type DurableProducer,
+  type DurableProducerOptions,
+  type DurableProducerStats,
+  type ProduceBatchOutcome,
+} from './durable-producer.js';
+export {
+  runBatchConsumer,
+  type BatchConsumer,
+  type BatchConsumerHealth,
+  type BatchConsumerOptions,
+  type BatchConsumerState,
+  type BatchContext,
+} from './batch-consumer.js';
+export { DLQ_HEADERS, deadLetterRecordFor, defaultDeadLetterTopic } from './dead-letter.js';
+export { isKafkaError, KafkaError, type KafkaErrorCode } from './errors.js';
+export {
+  headerAsString,
+  type ConsumedRecord,
+  type DecodedRecord,
+  type RecordMetadata,
+  type RecordToSend,
+} from './records.js';
+export type { BackoffOptions } from './backoff.js';
