@@ -121,15 +121,13 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     reply.header('location', body.statusUrl);
     if (!waited) return reply.code(202).send(body);
     if (body.status === 'rejected') {
-      return reply
-        .code(409)
-        .send(
-          rejectionBody({
-            kind: 'rejected',
-            reason: body.reason ?? 'REJECTED',
-            purchaseId: purchase.purchaseId,
-          }),
-        );
+      return reply.code(409).send(
+        rejectionBody({
+          kind: 'rejected',
+          reason: body.reason ?? 'REJECTED',
+          purchaseId: purchase.purchaseId,
+        }),
+      );
     }
     return reply.code(body.status === 'confirmed' ? 201 : 202).send(body);
   };
