@@ -44,6 +44,7 @@ describe('migratePostgres (real PostgreSQL)', () => {
       'item_events',
       'items',
       'outbox',
+      'processed_commands',
       'purchases',
       'schema_migrations',
     ]);

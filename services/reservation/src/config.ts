@@ -1,0 +1,32 @@
+// The reservation service's environment, validated once at start-up.
+import { env, loadConfig, z } from '@buy-now/config';
+
+const schema = z.object({
+  KAFKA_BROKERS: env.brokers(),
+  DATABASE_URL: env.url('postgres://postgres@127.0.0.1:5432/buy_now', ['postgres', 'postgresql']),
+  /** Prepended to every topic name and the consumer group: lets several systems share one cluster. */
+  TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]*$/)
+    .default(''),
+  /** SQL connections; also the most item transactions of one batch that run at once. */
+  DB_POOL_SIZE: env.int(8, 1, 100),
+  /** Partitions handled at the same time by this instance. */
+  PARTITIONS_CONCURRENTLY: env.int(4, 1, 64),
+  /** How often unpublished outbox rows (left by a failed publish) are retried. */
+  OUTBOX_SWEEP_MS: env.int(2_000, 100),
+  /**
+   * `batch`: one SQL transaction per item per consumed batch (the design). `single`: one transaction
+   * per command, the usual approach, kept only so benchmarks can compare the two in one run.
+   */
+  DECIDE_MODE: z.enum(['batch', 'single']).default('batch'),
+  LOG_LEVEL: env.logLevel(),
+});
+
+export type ReservationConfig = Readonly<z.infer<typeof schema>>;
+
+export function loadReservationConfig(
+  source: Readonly<Record<string, string | undefined>> = process.env,
+): ReservationConfig {
+  return loadConfig('reservation', schema, source);
+}

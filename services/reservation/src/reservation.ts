@@ -1,0 +1,198 @@
+// Composition root of the reservation service: consumes item-commands, decides each item's commands
+// in one SQL transaction under the item's row lock, publishes the outbox to item-events, and only
+// then lets the runner commit the Kafka offsets. A crash anywhere repeats work, never changes an outcome.
+import {
+  decodeAs,
+  encode,
+  schemasOnTopic,
+  Topics,
+  type ItemCommand,
+  type ItemEvent,
+} from '@buy-now/contracts';
+import {
+  createDurableProducer,
+  createKafkaClient,
+  runBatchConsumer,
+  type BatchConsumer,
+} from '@buy-now/kafka';
+import { createMetrics, type Logger } from '@buy-now/observability';
+import { migratePostgres } from '@buy-now/sql-schema';
+import pg from 'pg';
+import { createPostgresStore } from './adapters/sql/index.js';
+import type { ReservationConfig } from './config.js';
+import {
+  decideItemCommands,
+  decisionKeysOf,
+  groupCommandsByItem,
+  toDecisionToPersist,
+  type OutboxRecord,
+  type OutboxRow,
+  type ReservationStore,
+} from './domain/index.js';
+
+export interface RunningReservation {
+  store: ReservationStore;
+  consumer: BatchConsumer;
+  /** Publishes every unpublished outbox row now (oldest first). */
+  publishOutbox(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startReservation(
+  config: ReservationConfig,
+  logger: Logger,
+): Promise<RunningReservation> {
+  const log = logger.child({});
+  const metrics = createMetrics('reservation');
+  const itemCommandsTopic = `${config.TOPIC_PREFIX}${Topics.itemCommands}`;
+  const itemEventsTopic = `${config.TOPIC_PREFIX}${Topics.itemEvents}`;
+
+  // Migrations run on start, serialised across instances by an advisory lock.
+  const migrator = new pg.Client({ connectionString: config.DATABASE_URL });
+  await migrator.connect();
+  try {
+    await migratePostgres(migrator);
+  } finally {
+    await migrator.end();
+  }
+  const store = createPostgresStore({
+    connectionString: config.DATABASE_URL,
+    poolSize: config.DB_POOL_SIZE,
+    onPoolError: (error) => log.warn({ err: error }, 'idle PostgreSQL connection failed'),
+  });
+
+  const kafka = createKafkaClient({
+    brokers: [...config.KAFKA_BROKERS],
+    clientId: 'reservation',
+    logger: log,
+  });
+  const producer = createDurableProducer(kafka, { logger: log });
+  await producer.connect();
+
+  const decided = metrics.counter('commands_decided_total', 'Commands decided, by outcome', ['outcome']);
+  const txSeconds = metrics.histogram(
+    'item_transaction_seconds',
+    'One item transaction',
+    [],
+    [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+  );
+  const batchSize = metrics.histogram(
+    'batch_commands',
+    'Commands per consumed batch',
+    [],
+    [1, 10, 50, 100, 250, 500, 1000, 5000],
+  );
+
+  const encodeEvent = (event: ItemEvent): OutboxRecord => {
+    const record = encode(event.name, event.value);
+    return { topic: itemEventsTopic, key: event.value.itemId, value: record.value, headers: record.headers };
+  };
+
+  // One publisher at a time, oldest row first, so an item's events reach the topic in version order
+  // even when an earlier publish failed and left rows behind.
+  let publishing: Promise<number> = Promise.resolve(0);
+  const publishOutbox = (): Promise<number> => {
+    const run = async (): Promise<number> => {
+      let total = 0;
+      for (;;) {
+        const rows: OutboxRow[] = await store.unpublishedOutbox(5_000);
+        if (rows.length === 0) return total;
+        await Promise.all(
+          rows.map((row) =>
+            producer.send({ topic: row.topic, key: row.key, value: row.value, headers: row.headers }),
+          ),
+        );
+        await store.markPublished(rows.map((row) => row.id));
+        total += rows.length;
+        if (rows.length < 5_000) return total;
+      }
+    };
+    publishing = publishing.catch(() => 0).then(run);
+    return publishing;
+  };
+
+  const decideItem = async (itemId: string, commands: ItemCommand[]) => {
+    const started = process.hrtime.bigint();
+    const persisted = await store.decideForItem(itemId, decisionKeysOf(commands), (context) =>
+      toDecisionToPersist(decideItemCommands({ ...context, now: Date.now() }, commands), encodeEvent),
+    );
+    txSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    const decision = persisted.decision.itemDecision;
+    for (const purchase of decision.purchases) decided.inc({ outcome: purchase.status });
+    for (const ignored of decision.ignored) {
+      decided.inc({ outcome: 'ignored' });
+      if (ignored.reason !== 'PURCHASE_ALREADY_DECIDED' && ignored.reason !== 'COMMAND_ALREADY_PROCESSED') {
+        log.warn(
+          { itemId, command: ignored.name, id: ignored.id, reason: ignored.reason },
+          'command ignored',
+        );
+      }
+    }
+  };
+
+  // Items of one batch are independent rows: their transactions may run side by side.
+  const runLimited = async <T>(items: T[], limit: number, work: (item: T) => Promise<void>) => {
+    let next = 0;
+    const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++] as T;
+        await work(item);
+      }
+    });
+    await Promise.all(lanes);
+  };
+
+  await publishOutbox(); // rows a previous run committed but did not publish go first
+
+  const allowed = schemasOnTopic[Topics.itemCommands];
+  const consumer = await runBatchConsumer<ItemCommand>(kafka, {
+    groupId: `${config.TOPIC_PREFIX}reservation`,
+    topics: [itemCommandsTopic],
+    fromBeginning: true,
+    logger: log,
+    producerForDlq: producer,
+    partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
+    decode: (record) => {
+      const decoded = decodeAs(allowed, record.headers, record.value);
+      return { name: decoded.name, value: decoded.value } as ItemCommand;
+    },
+    handleBatch: async (records, ctx) => {
+      const commands = records.map((r) => r.message);
+      batchSize.observe(commands.length);
+      if (config.DECIDE_MODE === 'single') {
+        for (const command of commands) {
+          await decideItem(command.value.itemId, [command]);
+          if (!ctx.isRunning()) break;
+        }
+      } else {
+        const groups = [...groupCommandsByItem(commands)];
+        await runLimited(groups, Math.max(1, config.DB_POOL_SIZE - 1), ([itemId, itemCommands]) =>
+          decideItem(itemId, itemCommands),
+        );
+      }
+      await publishOutbox();
+      log.debug({ partition: ctx.partition, commands: commands.length }, 'batch decided and published');
+    },
+  });
+
+  const sweeper = setInterval(() => {
+    publishOutbox().catch((error: unknown) => log.warn({ err: error }, 'outbox publish failed; will retry'));
+  }, config.OUTBOX_SWEEP_MS);
+  sweeper.unref();
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info('reservation stopping: finishing the batch in hand');
+      clearInterval(sweeper);
+      await consumer.stop(); // the batch in hand finishes, is published and committed
+      await publishOutbox().catch((error: unknown) =>
+        log.warn({ err: error }, 'outbox left for the next start'),
+      );
+      await producer.stop();
+      await store.close();
+      log.info('reservation stopped');
+    })());
+
+  return { store, consumer, publishOutbox, stop };
+}
