@@ -1,5 +1,5 @@
 // Validates an environment once against a zod schema and returns a frozen, typed config.
-import { z } from 'zod';
+import type { z } from 'zod';
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
