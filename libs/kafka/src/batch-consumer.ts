@@ -2,7 +2,7 @@
 // commits only what the handler finished: at-least-once, never a silent skip.
 import type { Batch, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
-import { ensureTopics, fetchPartitionCount } from './admin.js';
+import { ensureTopics } from './admin.js';
 import { backoffDelayMs, type BackoffOptions } from './backoff.js';
 import { kafkaOf, type KafkaClient } from './client.js';
 import { deadLetterRecordFor, defaultDeadLetterTopic } from './dead-letter.js';
@@ -41,7 +41,7 @@ export interface BatchConsumerOptions<T> {
   dlqTopic?: (topic: string) => string;
   /** Shared producer for dead letters; otherwise the runner makes (and stops) its own. */
   producerForDlq?: DurableProducer;
-  /** Create missing dead-letter topics (partitions as the source topic) at start; default true. */
+  /** Create missing dead-letter topics (one partition each) at start; default true. */
   ensureDlqTopics?: boolean;
   logger?: Logger;
   /** Default 30 000 ms. */
@@ -133,13 +133,11 @@ export async function runBatchConsumer<T = Buffer | null>(
   let ownsDlqProducer = false;
   if (options.decode !== undefined) {
     if (options.ensureDlqTopics ?? true) {
-      const specs = await Promise.all(
-        options.topics.map(async (topic) => ({
-          name: dlqTopicOf(topic),
-          partitions: Math.max(1, await fetchPartitionCount(client, topic)),
-        })),
+      // Dead letters are rare and need no order: one partition, as the topic catalogue declares them.
+      await ensureTopics(
+        client,
+        options.topics.map((topic) => ({ name: dlqTopicOf(topic), partitions: 1 })),
       );
-      await ensureTopics(client, specs);
     }
     if (dlqProducer === undefined) {
       dlqProducer = createDurableProducer(client, { logger: baseLogger });
