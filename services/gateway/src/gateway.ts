@@ -16,6 +16,7 @@ import { createItemViewStore } from './adapters/redis/item-view-store.js';
 import { createOutcomeBus } from './adapters/redis/outcome-bus.js';
 import { createRedisPurchaseGate } from './adapters/redis/redis-purchase-gate.js';
 import { createGateRebuilder } from './adapters/sql/gate-rebuilder.js';
+import { createPurchaseArchive } from './adapters/sql/purchase-archive.js';
 import type { DependencyHealth } from './domain/ports.js';
 
 export interface RunningGateway {
@@ -150,6 +151,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       commands: createCommandPublisher(producer, `${config.TOPIC_PREFIX}${Topics.itemCommands}`),
       outcomes: bus,
       items: view,
+      archive: createPurchaseArchive(pool),
       health,
       metrics,
       clock,

@@ -1,5 +1,6 @@
 // What the HTTP layer needs from the outside world, as plain interfaces (adapters implement them).
 import type { ItemCommand } from '@buy-now/contracts';
+import type { PurchaseRecord } from './purchase-gate.js';
 
 export type ItemStatus = 'scheduled' | 'live' | 'sold-out';
 
@@ -24,6 +25,11 @@ export interface ItemView {
 export interface ItemCatalogue {
   getItem(itemId: string): Promise<ItemView | null>;
   listItems(): Promise<ItemView[]>;
+}
+
+/** Decided purchases in the store of record, for when the serving cache no longer has them. */
+export interface PurchaseArchive {
+  findPurchase(purchaseId: string): Promise<PurchaseRecord | null>;
 }
 
 export interface CommandPublisher {

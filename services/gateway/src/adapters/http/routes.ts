@@ -5,7 +5,13 @@ import type { Metrics } from '@buy-now/observability';
 import { awaitDecision, buyNow, type BuyNowAnswer, type BuyNowDeps } from '../../domain/buy-now.js';
 import { GatewayError } from '../../domain/errors.js';
 import type { PurchaseRecord } from '../../domain/purchase-gate.js';
-import type { CommandPublisher, HealthProbe, ItemCatalogue, ItemView } from '../../domain/ports.js';
+import type {
+  CommandPublisher,
+  HealthProbe,
+  ItemCatalogue,
+  ItemView,
+  PurchaseArchive,
+} from '../../domain/ports.js';
 import {
   adjustStockSchema,
   buyNowSchema,
@@ -18,6 +24,7 @@ import {
 
 export interface RouteDeps extends BuyNowDeps {
   items: ItemCatalogue;
+  archive: PurchaseArchive;
   commands: CommandPublisher;
   health: HealthProbe;
   metrics: Metrics;
@@ -159,7 +166,9 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   });
 
   app.get<{ Params: { id: string } }>('/purchases/:id', { schema: getPurchaseSchema }, async (request) => {
-    const purchase = await deps.gate.getPurchase(request.params.id);
+    const purchase =
+      (await deps.gate.getPurchase(request.params.id)) ??
+      (await deps.archive.findPurchase(request.params.id));
     if (!purchase) throw new GatewayError('PURCHASE_NOT_FOUND', 404, `no purchase ${request.params.id}`);
     return purchaseBody(purchase);
   });
