@@ -42,6 +42,11 @@ export function createGateRebuilder(deps: {
     const { rows: buyers } = await deps.pool.query<{ item_id: string; buyer_id: string; units: string }>(
       `SELECT item_id, buyer_id, sum(quantity) AS units FROM purchases WHERE status = 'confirmed' GROUP BY item_id, buyer_id`,
     );
+    // So the admission sequence carries on after the rebuild instead of starting again at 1.
+    const { rows: sequences } = await deps.pool.query<{ item_id: string; last_seq: string }>(
+      `SELECT item_id, max(admission_seq) AS last_seq FROM purchases WHERE admission_seq IS NOT NULL GROUP BY item_id`,
+    );
+    const lastSeqByItem = new Map(sequences.map((row) => [row.item_id, Number(row.last_seq)]));
     const unitsByItem = new Map<string, Record<string, number>>();
     for (const row of buyers) {
       const units = unitsByItem.get(row.item_id) ?? {};
@@ -57,6 +62,7 @@ export function createGateRebuilder(deps: {
         perBuyerLimit: row.per_buyer_limit,
         startsAt,
         confirmedUnitsByBuyer: unitsByItem.get(row.item_id) ?? {},
+        lastAdmissionSeq: lastSeqByItem.get(row.item_id) ?? 0,
       });
       await deps.view.restore({
         itemId: row.item_id,
