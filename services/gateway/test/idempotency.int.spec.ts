@@ -1,0 +1,91 @@
+// Retries end to end: one Idempotency-Key is one purchase whatever the concurrency, a reused key with
+// another body is refused, and `Prefer: wait` gives the final answer in one round trip.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buyAllAtOnce,
+  buyNow,
+  errorShape,
+  itemRow,
+  listItem,
+  purchaseRows,
+  request,
+  startSystem,
+  waitUntilDecided,
+  type TestSystem,
+} from './support/system.js';
+
+let system: TestSystem;
+
+beforeAll(async () => {
+  system = await startSystem();
+});
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+describe('idempotency', () => {
+  it('turns 20 concurrent sends of one key into one purchase with one answer', async () => {
+    const itemId = await listItem(system, { stock: 10, perBuyerLimit: 5 });
+    const idempotencyKey = 'retry-key-0001';
+
+    const answers = await buyAllAtOnce(
+      system,
+      Array.from({ length: 20 }, () => ({ itemId, buyerId: 'retrying-buyer', quantity: 2, idempotencyKey })),
+    );
+
+    expect(new Set(answers.map((a) => a.status))).toEqual(new Set([202]));
+    const purchaseIds = new Set(answers.map((a) => a.body.purchaseId));
+    expect(purchaseIds.size).toBe(1);
+    const [purchaseId] = [...purchaseIds] as [string];
+    expect(purchaseId).toEqual(expect.any(String));
+
+    const decided = await waitUntilDecided(system, [purchaseId]);
+    expect(decided.get(purchaseId)).toMatchObject({
+      status: 'confirmed',
+      buyerId: 'retrying-buyer',
+      quantity: 2,
+    });
+    const rows = await purchaseRows(system, itemId);
+    expect(rows).toEqual([
+      { purchaseId, buyerId: 'retrying-buyer', quantity: 2, status: 'confirmed', reason: null },
+    ]);
+    expect(await itemRow(system, itemId)).toMatchObject({ sold: 2, remaining: 8 });
+
+    // A retry after the decision gets the original purchase back, and nothing more is bought.
+    const late = await buyNow(system, { itemId, buyerId: 'retrying-buyer', quantity: 2, idempotencyKey });
+    expect(late.status).toBe(202);
+    expect(late.body).toMatchObject({ purchaseId, status: 'confirmed' });
+
+    // The same key with another body is another request: refused, and nothing changes.
+    const reused = await buyNow(system, { itemId, buyerId: 'retrying-buyer', quantity: 1, idempotencyKey });
+    expect(reused.status).toBe(422);
+    expect(reused.body).toEqual(errorShape('IDEMPOTENCY_KEY_REUSED'));
+    expect(await purchaseRows(system, itemId)).toHaveLength(1);
+    expect(await itemRow(system, itemId)).toMatchObject({ sold: 2, remaining: 8 });
+  });
+
+  it('answers Prefer: wait with the decision: 201 confirmed, then 409 once sold out', async () => {
+    const itemId = await listItem(system, { stock: 1 });
+
+    const first = await buyNow(system, { itemId, buyerId: 'patient-buyer', prefer: 'wait=5' });
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ status: 'confirmed', itemId, buyerId: 'patient-buyer' });
+    expect(first.headers.get('preference-applied')).toBe('wait=5');
+    const status = await request(system.baseUrl, 'GET', `/purchases/${first.body.purchaseId}`);
+    expect(status.body).toMatchObject({ purchaseId: first.body.purchaseId, status: 'confirmed' });
+
+    const second = await buyNow(system, { itemId, buyerId: 'late-buyer', prefer: 'wait=5' });
+    expect(second.status).toBe(409);
+    expect(second.body).toMatchObject({
+      status: 'rejected',
+      reason: 'SOLD_OUT',
+      error: { code: 'SOLD_OUT' },
+    });
+
+    expect(await purchaseRows(system, itemId)).toMatchObject([
+      { buyerId: 'patient-buyer', status: 'confirmed' },
+    ]);
+    expect(await itemRow(system, itemId)).toMatchObject({ sold: 1, remaining: 0 });
+  });
+});
