@@ -27,8 +27,8 @@ const schema = z.object({
   RECONCILE_AFTER_MS: env.int(15_000, 1_000),
   RECONCILE_INTERVAL_MS: env.int(5_000, 100),
   BODY_LIMIT_BYTES: env.int(4_096, 256, 1_048_576),
-  /** The seed's API (`/api/auction/*`) answers only in demo mode: it has no idempotency key. */
-  DEMO_MODE: env.bool(false),
+  /** How long a dead instance holds its partitions of item-events before the group reassigns them. */
+  KAFKA_SESSION_TIMEOUT_MS: env.int(10_000, 6_000, 300_000),
   LOG_LEVEL: env.logLevel(),
 });
 

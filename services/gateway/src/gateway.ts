@@ -90,6 +90,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     bus,
     logger: log,
     producerForDlq: producer,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
   });
 
   const released = metrics.counter(

@@ -152,6 +152,13 @@ const cases: Case[] = [
     code: 'UNAUTHORIZED',
   },
   {
+    name: 'admin listing without a token and with a bad body (auth is checked first)',
+    path: () => '/admin/items',
+    options: { json: { title: '', stock: -1, extra: true } },
+    status: 401,
+    code: 'UNAUTHORIZED',
+  },
+  {
     name: 'admin restock with a wrong token',
     path: () => `/admin/items/${itemId}/stock`,
     options: { headers: { authorization: 'Bearer not-the-admin-token-at-all' }, json: { delta: 5 } },

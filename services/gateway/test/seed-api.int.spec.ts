@@ -5,7 +5,7 @@ import { itemRow, listItem, purchaseRows, request, startSystem, type TestSystem 
 let system: TestSystem;
 
 beforeAll(async () => {
-  system = await startSystem({ gatewayEnv: { DEMO_MODE: 'true' } });
+  system = await startSystem();
 });
 
 afterAll(async () => {

@@ -20,6 +20,8 @@ const schema = z.object({
    * per command, the usual approach, kept only so benchmarks can compare the two in one run.
    */
   DECIDE_MODE: z.enum(['batch', 'single']).default('batch'),
+  /** How long a dead instance holds its partitions before the group reassigns them (recovery time). */
+  KAFKA_SESSION_TIMEOUT_MS: env.int(10_000, 6_000, 300_000),
   LOG_LEVEL: env.logLevel(),
 });
 

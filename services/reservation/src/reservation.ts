@@ -152,6 +152,8 @@ export async function startReservation(
     logger: log,
     producerForDlq: producer,
     partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: 1_000,
     decode: (record) => {
       const decoded = decodeAs(allowed, record.headers, record.value);
       return { name: decoded.name, value: decoded.value } as ItemCommand;

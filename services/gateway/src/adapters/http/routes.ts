@@ -112,12 +112,16 @@ function tokenMatches(given: string, expected: string): boolean {
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const admissions = deps.metrics.counter('admissions_total', 'Buy-now answers by outcome', ['outcome']);
 
-  const requireAdmin = (request: FastifyRequest): void => {
+  // Runs as an onRequest hook: a request without the token is refused before its body is even read.
+  const requireAdmin = (request: FastifyRequest): Promise<void> => {
     const header = request.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7) : '';
     if (!token || !tokenMatches(token, deps.adminToken)) {
-      throw new GatewayError('UNAUTHORIZED', 401, 'admin endpoints need Authorization: Bearer <admin token>');
+      return Promise.reject(
+        new GatewayError('UNAUTHORIZED', 401, 'admin endpoints need Authorization: Bearer <admin token>'),
+      );
     }
+    return Promise.resolve();
   };
 
   // Without `Prefer: wait` the answer is always 202 (accepted; the body shows the status now), so
@@ -183,45 +187,47 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return itemBody(item);
   });
 
-  app.post<{ Body: ListItemBody }>('/admin/items', { schema: listItemSchema }, async (request, reply) => {
-    requireAdmin(request);
-    const body = request.body;
-    const itemId = body.itemId ?? deps.newId();
-    if (await deps.items.getItem(itemId))
-      throw new GatewayError('ITEM_EXISTS', 409, `item ${itemId} is already listed`);
-    const commandId = deps.newId();
-    await publishOrUnavailable(deps.commands, {
-      name: 'ListItem',
-      value: {
-        commandId,
-        itemId,
-        title: body.title,
-        priceMinor: body.priceMinor,
-        currency: body.currency,
-        stock: body.stock,
-        perBuyerLimit: body.perBuyerLimit,
-        startsAt: body.startsAt === undefined ? null : Date.parse(body.startsAt),
-        requestedAt: deps.clock(),
-      },
-    });
-    // The listing is decided by the reservation service; wait briefly so the answer can show it live.
-    const deadline = Date.now() + deps.listingWaitMs;
-    while (Date.now() < deadline) {
-      const item = await deps.items.getItem(itemId);
-      if (item) return reply.code(201).header('location', `/items/${itemId}`).send(itemBody(item));
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    return reply
-      .code(202)
-      .header('location', `/items/${itemId}`)
-      .send({ itemId, commandId, status: 'pending' });
-  });
+  app.post<{ Body: ListItemBody }>(
+    '/admin/items',
+    { schema: listItemSchema, onRequest: requireAdmin },
+    async (request, reply) => {
+      const body = request.body;
+      const itemId = body.itemId ?? deps.newId();
+      if (await deps.items.getItem(itemId))
+        throw new GatewayError('ITEM_EXISTS', 409, `item ${itemId} is already listed`);
+      const commandId = deps.newId();
+      await publishOrUnavailable(deps.commands, {
+        name: 'ListItem',
+        value: {
+          commandId,
+          itemId,
+          title: body.title,
+          priceMinor: body.priceMinor,
+          currency: body.currency,
+          stock: body.stock,
+          perBuyerLimit: body.perBuyerLimit,
+          startsAt: body.startsAt === undefined ? null : Date.parse(body.startsAt),
+          requestedAt: deps.clock(),
+        },
+      });
+      // The listing is decided by the reservation service; wait briefly so the answer can show it live.
+      const deadline = Date.now() + deps.listingWaitMs;
+      while (Date.now() < deadline) {
+        const item = await deps.items.getItem(itemId);
+        if (item) return reply.code(201).header('location', `/items/${itemId}`).send(itemBody(item));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return reply
+        .code(202)
+        .header('location', `/items/${itemId}`)
+        .send({ itemId, commandId, status: 'pending' });
+    },
+  );
 
   app.post<{ Params: { id: string }; Body: { delta: number } }>(
     '/admin/items/:id/stock',
-    { schema: adjustStockSchema },
+    { schema: adjustStockSchema, onRequest: requireAdmin },
     async (request, reply) => {
-      requireAdmin(request);
       const itemId = request.params.id;
       const before = await deps.items.getItem(itemId);
       if (!before) throw new GatewayError('ITEM_NOT_FOUND', 404, `no item ${itemId}`);

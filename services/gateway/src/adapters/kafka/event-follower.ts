@@ -18,6 +18,7 @@ export interface EventFollowerDeps {
   bus: OutcomeBus;
   logger: Logger;
   producerForDlq?: DurableProducer;
+  sessionTimeoutMs?: number;
   onApplied?: (event: ItemEvent) => void;
 }
 
@@ -97,6 +98,7 @@ export function startEventFollower(deps: EventFollowerDeps): Promise<BatchConsum
     fromBeginning: true,
     logger: deps.logger,
     ...(deps.producerForDlq ? { producerForDlq: deps.producerForDlq } : {}),
+    ...(deps.sessionTimeoutMs ? { sessionTimeoutMs: deps.sessionTimeoutMs } : {}),
     decode: (record) => {
       const decoded = decodeAs(allowed, record.headers, record.value);
       return { name: decoded.name, value: decoded.value } as ItemEvent;
