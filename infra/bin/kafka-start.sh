@@ -12,7 +12,10 @@ if pid="$(kafka_pid)"; then
   exit 0
 fi
 if port_open "$KAFKA_PORT"; then
-  die "port $KAFKA_PORT is taken by another process (not our broker): stop it, or set KAFKA_PORT (and KAFKA_BROKERS) to a free port"
+  # A broker started elsewhere (another checkout, docker compose) is used as it is; up.sh then checks
+  # that it answers Kafka metadata requests, and fails clearly if the port belongs to something else.
+  warn "port $KAFKA_PORT is already open but not by a broker of this checkout: using it as the Kafka broker"
+  exit 0
 fi
 
 # 1. Resolve the broker's jars once; Maven keeps its own cache in ~/.m2 as well.
