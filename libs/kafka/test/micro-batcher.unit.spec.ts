@@ -33,8 +33,10 @@ function batcherWith(
 
 const tick = (ms = 0) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await tick(1);
+// Waits on the wall clock, not a number of ticks: on a loaded machine timers fire late.
+async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await tick(1);
   expect(condition()).toBe(true);
 }
 
@@ -135,7 +137,8 @@ describe('micro-batcher', () => {
 
   it('fails items that waited longer than maxQueueWaitMs behind a stuck batch, without sending them', async () => {
     const { calls, sendBatch } = controlledSend();
-    const batcher = batcherWith({ sendBatch, maxQueueWaitMs: 30 });
+    // Long enough that a late linger timer on a busy machine does not expire the first item itself.
+    const batcher = batcherWith({ sendBatch, maxQueueWaitMs: 250 });
     const stuck = batcher.add(1);
     await until(() => calls.length === 1);
     const waiting = batcher.add(2);
