@@ -22,11 +22,11 @@ export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/buy_now}
 rm -rf libs/*/test-results services/*/test-results infra/test-results
 status=0
 step "build, typecheck, lint, unit tests"
-npx turbo run build typecheck lint test --output-logs=new-only || status=1
+npx turbo run build typecheck lint test --continue --output-logs=new-only || status=1
 step "format"
 npx prettier --check . || status=1
 step "integration tests (real Kafka, Redis, PostgreSQL)"
-npx turbo run test:int --concurrency=1 --output-logs=full || status=1
+npx turbo run test:int --concurrency=1 --continue --output-logs=full || status=1
 
 step "summary"
 node scripts/test-summary.mjs || status=1

@@ -11,12 +11,6 @@ if pid="$(kafka_pid)"; then
   say "Kafka $KAFKA_VERSION already running (pid $pid) on $KAFKA_BROKERS"
   exit 0
 fi
-if port_open "$KAFKA_PORT"; then
-  # A broker started elsewhere (another checkout, docker compose) is used as it is; up.sh then checks
-  # that it answers Kafka metadata requests, and fails clearly if the port belongs to something else.
-  warn "port $KAFKA_PORT is already open but not by a broker of this checkout: using it as the Kafka broker"
-  exit 0
-fi
 
 # 1. Resolve the broker's jars once; Maven keeps its own cache in ~/.m2 as well.
 if [ ! -f "$KAFKA_CACHE_DIR/.complete" ]; then
@@ -28,6 +22,13 @@ if [ ! -f "$KAFKA_CACHE_DIR/.complete" ]; then
     || die "Maven could not resolve org.apache.kafka:kafka_2.13:$KAFKA_VERSION; check that Maven Central is reachable and see the output above"
   touch "$KAFKA_CACHE_DIR/.complete"
   say "resolved $(ls "$KAFKA_CACHE_DIR/libs" | wc -l) jars"
+fi
+
+if port_open "$KAFKA_PORT"; then
+  # A broker started elsewhere (another checkout, docker compose) is used as it is; up.sh then checks
+  # that it answers Kafka metadata requests, and fails clearly if the port belongs to something else.
+  warn "port $KAFKA_PORT is already open but not by a broker of this checkout: using it as the Kafka broker"
+  exit 0
 fi
 
 # 2. Configuration for this checkout.
