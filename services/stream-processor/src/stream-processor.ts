@@ -1,0 +1,177 @@
+// Composition root of the stream processor: consumes item-events and keeps every view folded from it
+// up to date. Per batch: read the views of the batch's items, fold the events in order, publish each
+// changed view to stock-views, write it to the Redis read model, count the sales, and only then let the
+// runner commit the offsets. A crash anywhere repeats work; versions make the repeat change nothing.
+import {
+  ALL_ITEMS,
+  decodeAs,
+  encode,
+  schemasOnTopic,
+  Topics,
+  type ItemEvent,
+  type SalesMetrics,
+  type StockView,
+} from '@buy-now/contracts';
+import {
+  createDurableProducer,
+  createKafkaClient,
+  runBatchConsumer,
+  type BatchConsumer,
+  type DurableProducer,
+} from '@buy-now/kafka';
+import type { Logger } from '@buy-now/observability';
+import { createStockViewStore, type StockViewStore } from '@buy-now/read-model';
+import { Redis } from 'ioredis';
+import { createSalesStateStore } from './adapters/redis/sales-state-store.js';
+import { namesOf, type StreamProcessorConfig } from './config.js';
+import { salesFactOf, type SalesFact } from './domain/sales-metrics.js';
+import { foldStockViews } from './domain/stock-view.js';
+import { createSalesMetricsRecorder, type SalesMetricsRecorder } from './sales-metrics-recorder.js';
+
+export interface RunningStreamProcessor {
+  consumer: BatchConsumer;
+  views: StockViewStore;
+  sales: SalesMetricsRecorder;
+  /** Finishes the batch in hand (committed), flushes the producer, closes connections. */
+  stop(): Promise<void>;
+}
+
+/** Items of one batch folded or counted at the same time. */
+const ITEMS_CONCURRENTLY = 16;
+
+export async function startStreamProcessor(
+  config: StreamProcessorConfig,
+  logger: Logger,
+): Promise<RunningStreamProcessor> {
+  const log = logger.child({});
+  const names = namesOf(config);
+
+  const redis = new Redis(config.REDIS_URL, {
+    // Fail a command fast: the runner retries the whole batch with backoff, which is what we want.
+    maxRetriesPerRequest: 2,
+    connectTimeout: 2_000,
+    lazyConnect: true,
+  });
+  redis.on('error', (error: unknown) => log.warn({ err: error }, 'Redis connection error'));
+  await redis.connect();
+
+  const views = createStockViewStore({ redis, prefix: config.REDIS_KEY_PREFIX });
+  const kafka = createKafkaClient({
+    brokers: [...config.KAFKA_BROKERS],
+    clientId: 'stream-processor',
+    logger: log,
+  });
+  const producer = createDurableProducer(kafka, { logger: log });
+  const abandon = async (error: unknown): Promise<never> => {
+    await producer.stop().catch(() => undefined);
+    redis.disconnect();
+    throw error;
+  };
+  await producer.connect().catch(abandon);
+
+  const sales = createSalesMetricsRecorder({
+    store: createSalesStateStore({ redis, prefix: config.REDIS_KEY_PREFIX }),
+    publish: (records) => publishSalesMetrics(producer, names.salesMetricsTopic, records),
+    windowMs: config.METRICS_WINDOW_MS,
+    graceMs: config.METRICS_GRACE_MS,
+    clock: () => Date.now(),
+    logger: log,
+  });
+
+  const foldBatch = async (events: ItemEvent[]): Promise<number> => {
+    const itemIds = [...new Set(events.map((event) => event.value.itemId))];
+    const stored = await views.getMany(itemIds, {
+      // Folded as if absent: that item waits for a rebuild, the rest of the partition carries on.
+      onInvalid: (itemId, error) =>
+        log.error({ itemId, err: error }, 'stored view unreadable; rebuild the views'),
+    });
+    const fold = foldStockViews(stored, events);
+    for (const anomaly of fold.anomalies) log.warn(anomaly, 'item event does not follow its view');
+    const changed = [...fold.changed].map((itemId) => fold.views.get(itemId) as StockView);
+    // stock-views first: had Redis been written first, a crash in between would leave a view that the
+    // redelivered events no longer change, and so would never be published.
+    await Promise.all(
+      changed.map((view) => producer.send({ topic: names.stockViewsTopic, ...encode('StockView', view) })),
+    );
+    await views.applyMany(changed);
+
+    const factsBySeries = new Map<string, SalesFact[]>();
+    const addFact = (series: string, fact: SalesFact) => {
+      const facts = factsBySeries.get(series);
+      if (facts === undefined) factsBySeries.set(series, [fact]);
+      else facts.push(fact);
+    };
+    for (const event of events) {
+      const fact = salesFactOf(event);
+      if (fact === null) continue;
+      addFact(fact.itemId, fact);
+      if (fact.kind === 'bought') addFact(ALL_ITEMS, fact);
+    }
+    await inParallel([...factsBySeries], ITEMS_CONCURRENTLY, ([series, facts]) =>
+      sales.record(series, facts),
+    );
+    return changed.length;
+  };
+
+  const allowed = schemasOnTopic[Topics.itemEvents];
+  const consumer = await runBatchConsumer<ItemEvent>(kafka, {
+    groupId: names.groupId,
+    topics: [names.itemEventsTopic],
+    fromBeginning: true,
+    logger: log,
+    producerForDlq: producer,
+    partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: Math.min(3_000, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 3)),
+    decode: (record) => {
+      const decoded = decodeAs(allowed, record.headers, record.value);
+      return { name: decoded.name, value: decoded.value } as ItemEvent;
+    },
+    handleBatch: async (records, ctx) => {
+      const changed = await foldBatch(records.map((record) => record.message));
+      log.debug({ partition: ctx.partition, events: records.length, changed }, 'batch folded');
+    },
+  }).catch(abandon);
+
+  // Windows of series that went quiet close on the wall clock; one pass at a time.
+  let ticking: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(
+    () => {
+      ticking = ticking
+        .then(() => sales.closeDueWindows())
+        .catch((error: unknown) => log.warn({ err: error }, 'closing sales windows failed; will retry'));
+    },
+    Math.max(50, Math.min(250, config.METRICS_GRACE_MS)),
+  );
+  timer.unref();
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info('stream-processor stopping: finishing the batch in hand');
+      clearInterval(timer);
+      await ticking;
+      await consumer.stop();
+      await producer.stop();
+      await redis.quit().catch(() => redis.disconnect());
+      log.info('stream-processor stopped');
+    })());
+
+  return { consumer, views, sales, stop };
+}
+
+async function publishSalesMetrics(
+  producer: DurableProducer,
+  topic: string,
+  records: readonly SalesMetrics[],
+): Promise<void> {
+  await Promise.all(records.map((record) => producer.send({ topic, ...encode('SalesMetrics', record) })));
+}
+
+async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++] as T);
+  });
+  await Promise.all(lanes);
+}
