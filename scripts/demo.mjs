@@ -1,4 +1,4 @@
-// The demo: starts the reservation service and the gateway, lists a few items (one opening a few
+// The demo: starts the reservation service, the stream processor and the gateway, lists a few items (one opening a few
 // seconds later), and sends a crowd of buyers at a steady rate with a live progress line. Items that
 // sell out are restocked after a pause so there is always something to watch. Ctrl-C stops it all.
 //   node scripts/demo.mjs [--rate 200] [--port 3000]
@@ -79,6 +79,7 @@ async function api(method, path, body, headers = {}) {
 }
 
 start('reservation', 'services/reservation/dist/main.js');
+start('stream-processor', 'services/stream-processor/dist/main.js');
 start('gateway', 'services/gateway/dist/main.js');
 
 process.stdout.write('waiting for the gateway to be ready');

@@ -15,6 +15,16 @@ import {
   type StoredItemEvent,
 } from '../../domain/index.js';
 import { checkDecision, outboxIdsInOrder } from './decision-checks.js';
+import {
+  conflict,
+  itemColumns,
+  itemStateOf,
+  messageOf,
+  purchaseColumns,
+  purchaseRowOf,
+  type ItemRecord,
+  type PurchaseRecord,
+} from './sql-rows.js';
 
 export type MssqlStoreOptions =
   | {
@@ -41,11 +51,9 @@ const fromMs = (expr: string): string =>
   `DATEADD(millisecond, CAST((${expr}) % 86400000 AS int), DATEADD(day, CAST((${expr}) / 86400000 AS int), ${EPOCH}))`;
 const toMs = (expr: string): string => `DATEDIFF_BIG(millisecond, ${EPOCH}, ${expr})`;
 
-const ITEM_COLUMNS = `item_id, title, price_minor, currency, per_buyer_limit, ${toMs('starts_at')} AS starts_at_ms,
-  listed, sold, remaining, version`;
+const ITEM_COLUMNS = itemColumns(toMs);
 
-const PURCHASE_COLUMNS = `purchase_id, item_id, buyer_id, quantity, status, reason, idempotency_key, admission_seq,
-  ${toMs('admitted_at')} AS admitted_at_ms, ${toMs('decided_at')} AS decided_at_ms, item_version`;
+const PURCHASE_COLUMNS = purchaseColumns(toMs);
 
 // Ids are compared as nvarchar(400), wider than any id column, so an over-long id can never match a
 // truncated one; inserting it fails instead.
@@ -56,33 +64,6 @@ const idsIn = (parameter: string): string =>
 const OUTBOX_ROWS_PER_INSERT = 500;
 
 const OUTBOX_COLUMNS = `id, topic, record_key, record_value, headers, ${toMs('created_at')} AS created_at_ms`;
-
-interface ItemRecord {
-  item_id: string;
-  title: string;
-  price_minor: string;
-  currency: string;
-  per_buyer_limit: number;
-  starts_at_ms: string | null;
-  listed: number;
-  sold: number;
-  remaining: number;
-  version: string;
-}
-
-interface PurchaseRecord {
-  purchase_id: string;
-  item_id: string;
-  buyer_id: string;
-  quantity: number;
-  status: PurchaseRow['status'];
-  reason: PurchaseRow['reason'];
-  idempotency_key: string | null;
-  admission_seq: string | null;
-  admitted_at_ms: string | null;
-  decided_at_ms: string;
-  item_version: string | null;
-}
 
 interface OutboxRecordRow {
   id: string;
@@ -432,45 +413,6 @@ function outboxRowOf(row: OutboxRecordRow): OutboxRow {
     headers: JSON.parse(row.headers) as Record<string, string>,
     createdAt: Number(row.created_at_ms),
   };
-}
-
-function itemStateOf(row: ItemRecord): ItemState {
-  return {
-    itemId: row.item_id,
-    title: row.title,
-    priceMinor: Number(row.price_minor),
-    currency: row.currency,
-    perBuyerLimit: row.per_buyer_limit,
-    startsAt: row.starts_at_ms === null ? null : Number(row.starts_at_ms),
-    listed: row.listed,
-    sold: row.sold,
-    remaining: row.remaining,
-    version: Number(row.version),
-  };
-}
-
-function purchaseRowOf(row: PurchaseRecord): PurchaseRow {
-  return {
-    purchaseId: row.purchase_id,
-    itemId: row.item_id,
-    buyerId: row.buyer_id,
-    quantity: row.quantity,
-    status: row.status,
-    reason: row.reason,
-    idempotencyKey: row.idempotency_key ?? '',
-    admissionSeq: row.admission_seq === null ? null : Number(row.admission_seq),
-    admittedAt: Number(row.admitted_at_ms),
-    decidedAt: Number(row.decided_at_ms),
-    itemVersion: row.item_version === null ? null : Number(row.item_version),
-  };
-}
-
-function conflict(message: string): ReservationStoreError {
-  return new ReservationStoreError('RESERVATION_STORE_CONFLICT', message);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 // SQL Server error numbers (sys.messages) by what retrying can do about them.

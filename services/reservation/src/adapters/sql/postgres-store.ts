@@ -9,12 +9,21 @@ import {
   type ItemState,
   type OutboxRow,
   type PersistedDecision,
-  type PurchaseRow,
   type ReservationStore,
   type StoredContext,
   type StoredItemEvent,
 } from '../../domain/index.js';
 import { checkDecision, outboxIdsInOrder } from './decision-checks.js';
+import {
+  conflict,
+  itemColumns,
+  itemStateOf,
+  messageOf,
+  purchaseColumns,
+  purchaseRowOf,
+  type ItemRecord,
+  type PurchaseRecord,
+} from './sql-rows.js';
 
 export type PostgresStoreOptions =
   | {
@@ -33,11 +42,9 @@ export type PostgresStoreOptions =
 const fromMs = (sql: string): string => `to_timestamp((${sql})::bigint / 1000.0)`;
 const toMs = (sql: string): string => `(extract(epoch FROM ${sql}) * 1000)::bigint`;
 
-const ITEM_COLUMNS = `item_id, title, price_minor, currency, per_buyer_limit, ${toMs('starts_at')} AS starts_at_ms,
-  listed, sold, remaining, version`;
+const ITEM_COLUMNS = itemColumns(toMs);
 
-const PURCHASE_COLUMNS = `purchase_id, item_id, buyer_id, quantity, status, reason, idempotency_key, admission_seq,
-  ${toMs('admitted_at')} AS admitted_at_ms, ${toMs('decided_at')} AS decided_at_ms, item_version`;
+const PURCHASE_COLUMNS = purchaseColumns(toMs);
 
 type Query = <R extends pg.QueryResultRow = pg.QueryResultRow>(
   text: string,
@@ -45,33 +52,6 @@ type Query = <R extends pg.QueryResultRow = pg.QueryResultRow>(
 ) => Promise<pg.QueryResult<R>>;
 
 const OUTBOX_COLUMNS = `id, topic, record_key, record_value, headers, ${toMs('created_at')} AS created_at_ms`;
-
-interface ItemRecord {
-  item_id: string;
-  title: string;
-  price_minor: string;
-  currency: string;
-  per_buyer_limit: number;
-  starts_at_ms: string | null;
-  listed: number;
-  sold: number;
-  remaining: number;
-  version: string;
-}
-
-interface PurchaseRecord {
-  purchase_id: string;
-  item_id: string;
-  buyer_id: string;
-  quantity: number;
-  status: PurchaseRow['status'];
-  reason: PurchaseRow['reason'];
-  idempotency_key: string | null;
-  admission_seq: string | null;
-  admitted_at_ms: string | null;
-  decided_at_ms: string;
-  item_version: string | null;
-}
 
 interface OutboxRecordRow {
   id: string;
@@ -404,37 +384,6 @@ async function persist(
   ).map((id, index) => ({ ...records[index]!, id, createdAt: createdAt.get(id) ?? 0 }));
 }
 
-function itemStateOf(row: ItemRecord): ItemState {
-  return {
-    itemId: row.item_id,
-    title: row.title,
-    priceMinor: Number(row.price_minor),
-    currency: row.currency,
-    perBuyerLimit: row.per_buyer_limit,
-    startsAt: row.starts_at_ms === null ? null : Number(row.starts_at_ms),
-    listed: row.listed,
-    sold: row.sold,
-    remaining: row.remaining,
-    version: Number(row.version),
-  };
-}
-
-function purchaseRowOf(row: PurchaseRecord): PurchaseRow {
-  return {
-    purchaseId: row.purchase_id,
-    itemId: row.item_id,
-    buyerId: row.buyer_id,
-    quantity: row.quantity,
-    status: row.status,
-    reason: row.reason,
-    idempotencyKey: row.idempotency_key ?? '',
-    admissionSeq: row.admission_seq === null ? null : Number(row.admission_seq),
-    admittedAt: Number(row.admitted_at_ms),
-    decidedAt: Number(row.decided_at_ms),
-    itemVersion: row.item_version === null ? null : Number(row.item_version),
-  };
-}
-
 function outboxRowOf(row: OutboxRecordRow): OutboxRow {
   return {
     id: row.id,
@@ -444,14 +393,6 @@ function outboxRowOf(row: OutboxRecordRow): OutboxRow {
     headers: row.headers,
     createdAt: Number(row.created_at_ms),
   };
-}
-
-function conflict(message: string): ReservationStoreError {
-  return new ReservationStoreError('RESERVATION_STORE_CONFLICT', message);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Classifies a failure by SQLSTATE (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
