@@ -9,7 +9,6 @@ import {
   type OutboxRecord,
   type OutboxRow,
   type PersistedDecision,
-  type PurchaseRow,
   type ReservationStore,
   type StoredContext,
   type StoredItemEvent,
