@@ -19,7 +19,7 @@ export class ConfigError extends Error {
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * Reads the keys the schema names from `source` (a service passes `process.env`), treating empty
+ * Reads the keys the schema names from `source` (a service passes its environment), treating empty
  * strings as unset, and throws one ConfigError listing every problem rather than the first.
  */
 export function loadConfig<S extends z.ZodObject>(

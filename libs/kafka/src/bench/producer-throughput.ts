@@ -2,7 +2,7 @@
 // both with acks=all and an idempotent producer, on fresh topics of the same broker, in one run.
 //
 //   npm run bench:producer -- --records 20000 --concurrency 64 --partitions 6 --keys 100
-//   (or BENCH_RECORDS, BENCH_CONCURRENCY, KAFKA_BROKERS in the environment)
+//   (KAFKA_BROKERS in the environment names the broker)
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Partitioners } from 'kafkajs';
@@ -10,6 +10,12 @@ import { pino } from 'pino';
 import { deleteTopics, ensureTopics, fetchTopicOffsets, waitForBroker } from '../admin.js';
 import { createKafkaClient, kafkaWith, type KafkaClient } from '../client.js';
 import { createDurableProducer } from '../durable-producer.js';
+import { benchEnvironment } from './config.js';
+
+// A command-line report: plain lines on stdout.
+const print = (...parts: unknown[]): void => {
+  process.stdout.write(`${parts.map(String).join(' ')}\n`);
+};
 
 interface BenchConfig {
   brokers: string[];
@@ -49,9 +55,9 @@ function readConfig(): BenchConfig {
     return value;
   };
   return {
-    brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
-    records: positive('records', values.records ?? process.env.BENCH_RECORDS, 20_000),
-    concurrency: positive('concurrency', values.concurrency ?? process.env.BENCH_CONCURRENCY, 64),
+    brokers: benchEnvironment().brokers,
+    records: positive('records', values.records, 20_000),
+    concurrency: positive('concurrency', values.concurrency, 64),
     partitions: positive('partitions', values.partitions, 6),
     keys: positive('keys', values.keys, 100),
     valueBytes: positive('value-bytes', values['value-bytes'], 200),
@@ -72,7 +78,7 @@ function progressReporter(name: string, total: number, done: () => number): () =
   const startedAt = performance.now();
   const report = (suffix: string) => {
     const elapsed = (performance.now() - startedAt) / 1000;
-    console.log(
+    print(
       `  ${name}: ${format(done())}/${format(total)} records, ${format(done() / elapsed)} records/s ${suffix}`,
     );
   };
@@ -195,7 +201,7 @@ async function expectRecordCount(client: KafkaClient, topic: string, expected: n
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+  const logger = pino({ level: benchEnvironment().logLevel });
   const client = createKafkaClient({ brokers: config.brokers, clientId: 'bench-producer', logger });
   await waitForBroker(client, { timeoutMs: 10_000 });
 
@@ -207,29 +213,29 @@ async function main(): Promise<void> {
     { name: batchedTopic, partitions: config.partitions },
   ]);
   const payload = Buffer.alloc(config.valueBytes, 'x');
-  console.log(
+  print(
     `Producing ${format(config.records)} records of ${config.valueBytes} B, ${config.keys} keys, ` +
       `${config.partitions} partitions, acks=all, idempotent, broker ${config.brokers.join(',')}`,
   );
 
   try {
-    console.log('Phase 1/2: one produce request per record');
+    print('Phase 1/2: one produce request per record');
     const baseline = await runOneRequestPerRecord(client, baselineTopic, config, payload);
-    console.log('Phase 2/2: micro-batching producer');
+    print('Phase 2/2: micro-batching producer');
     const batched = await runMicroBatching(client, batchedTopic, config, payload);
     // Every acknowledged record must really be there (the warm-up records are there too).
     await expectRecordCount(client, baselineTopic, config.records + WARM_UP_RECORDS);
     await expectRecordCount(client, batchedTopic, config.records + WARM_UP_RECORDS);
 
-    console.log('');
+    print('');
     for (const result of [baseline, batched]) {
-      console.log(
+      print(
         `${result.name.padEnd(40)} ${format(result.recordsPerSecond).padStart(9)} records/s  ` +
           `${result.seconds.toFixed(2)} s  ${format(result.produceRequests)} produce requests  ` +
           `latency p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms`,
       );
     }
-    console.log(
+    print(
       `Micro-batching is ${(batched.recordsPerSecond / baseline.recordsPerSecond).toFixed(1)}x the baseline.`,
     );
   } finally {
@@ -238,6 +244,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  print(error instanceof Error ? (error.stack ?? error.message) : String(error));
   process.exitCode = 1;
 });
