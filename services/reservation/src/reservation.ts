@@ -38,6 +38,9 @@ export interface RunningReservation {
   stop(): Promise<void>;
 }
 
+// An unpublished outbox row older than this is an orphan the sweeper publishes.
+const ORPHAN_AGE_MS = 10_000;
+
 export async function startReservation(
   config: ReservationConfig,
   logger: Logger,
@@ -88,30 +91,39 @@ export async function startReservation(
     return { topic: itemEventsTopic, key: event.value.itemId, value: record.value, headers: record.headers };
   };
 
-  // One publisher at a time, oldest row first, so an item's events reach the topic in version order
-  // even when an earlier publish failed and left rows behind.
-  let publishing: Promise<number> = Promise.resolve(0);
-  const publishOutbox = (): Promise<number> => {
+  const publishRows = async (rows: readonly OutboxRow[]): Promise<void> => {
+    if (rows.length === 0) return;
+    // Sends are queued in this order and the producer keeps it: an item's events reach the topic in
+    // version order.
+    await Promise.all(
+      rows.map((row) =>
+        producer.send({ topic: row.topic, key: row.key, value: row.value, headers: row.headers }),
+      ),
+    );
+    await store.markPublished(rows.map((row) => row.id));
+  };
+
+  // Orphans: rows committed but never published (a crash, or a failed publish whose batch another
+  // instance then took over). Rows younger than `minAgeMs` are left to the batch that wrote them, so
+  // several instances do not publish each other's rows twice. One sweep at a time, oldest row first.
+  let sweeping: Promise<number> = Promise.resolve(0);
+  const publishOutbox = (minAgeMs = 0): Promise<number> => {
     const run = async (): Promise<number> => {
       let total = 0;
       for (;;) {
-        const rows: OutboxRow[] = await store.unpublishedOutbox(5_000);
-        if (rows.length === 0) return total;
-        await Promise.all(
-          rows.map((row) =>
-            producer.send({ topic: row.topic, key: row.key, value: row.value, headers: row.headers }),
-          ),
-        );
-        await store.markPublished(rows.map((row) => row.id));
+        const cutoff = Date.now() - minAgeMs;
+        const rows = (await store.unpublishedOutbox(5_000)).filter((row) => row.createdAt <= cutoff);
+        await publishRows(rows);
         total += rows.length;
         if (rows.length < 5_000) return total;
       }
     };
-    publishing = publishing.catch(() => 0).then(run);
-    return publishing;
+    sweeping = sweeping.catch(() => 0).then(run);
+    return sweeping;
   };
 
-  const decideItem = async (itemId: string, commands: ItemCommand[]) => {
+  /** Decides one item's commands in one transaction; returns the outbox rows to publish, in order. */
+  const decideItem = async (itemId: string, commands: ItemCommand[]): Promise<OutboxRow[]> => {
     const started = process.hrtime.bigint();
     const persisted = await store.decideForItem(itemId, decisionKeysOf(commands), (context) =>
       toDecisionToPersist(decideItemCommands({ ...context, now: Date.now() }, commands), encodeEvent),
@@ -128,6 +140,8 @@ export async function startReservation(
         );
       }
     }
+    // The item's rows left unpublished by an earlier failure come first, then this decision's.
+    return persisted.outbox;
   };
 
   // Items of one batch are independent rows: their transactions may run side by side.
@@ -161,24 +175,28 @@ export async function startReservation(
     handleBatch: async (records, ctx) => {
       const commands = records.map((r) => r.message);
       batchSize.observe(commands.length);
+      const toPublish: OutboxRow[] = [];
       if (config.DECIDE_MODE === 'single') {
         for (const command of commands) {
-          await decideItem(command.value.itemId, [command]);
+          toPublish.push(...(await decideItem(command.value.itemId, [command])));
           if (!ctx.isRunning()) break;
         }
       } else {
         const groups = [...groupCommandsByItem(commands)];
-        await runLimited(groups, Math.max(1, config.DB_POOL_SIZE - 1), ([itemId, itemCommands]) =>
-          decideItem(itemId, itemCommands),
-        );
+        await runLimited(groups, Math.max(1, config.DB_POOL_SIZE - 1), async ([itemId, itemCommands]) => {
+          toPublish.push(...(await decideItem(itemId, itemCommands)));
+        });
       }
-      await publishOutbox();
+      // Only this batch's rows: other partitions' rows belong to their own batches (or instances).
+      await publishRows(toPublish);
       log.debug({ partition: ctx.partition, commands: commands.length }, 'batch decided and published');
     },
   });
 
   const sweeper = setInterval(() => {
-    publishOutbox().catch((error: unknown) => log.warn({ err: error }, 'outbox publish failed; will retry'));
+    publishOutbox(ORPHAN_AGE_MS).catch((error: unknown) =>
+      log.warn({ err: error }, 'outbox publish failed; will retry'),
+    );
   }, config.OUTBOX_SWEEP_MS);
   sweeper.unref();
 
