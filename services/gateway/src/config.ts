@@ -1,5 +1,5 @@
 // The gateway's environment, validated once at start-up.
-import { env, loadConfig, z } from '@buy-now/config';
+import { ConfigError, env, loadConfig, z } from '@buy-now/config';
 
 const schema = z.object({
   HOST: env.string('127.0.0.1'),
@@ -29,13 +29,64 @@ const schema = z.object({
   BODY_LIMIT_BYTES: env.int(4_096, 256, 1_048_576),
   /** How long a dead instance holds its partitions of item-events before the group reassigns them. */
   KAFKA_SESSION_TIMEOUT_MS: env.int(10_000, 6_000, 300_000),
+  /** WebSocket (GET /ws): connections one instance accepts; beyond it, 503 before the upgrade. */
+  WS_MAX_CONNECTIONS: env.int(10_000, 1, 1_000_000),
+  /** Items one connection may subscribe to at once; "*" counts as one. */
+  WS_MAX_SUBSCRIPTIONS: env.int(100, 1, 10_000),
+  /** Purchases one connection may watch at once (a decided one stops counting once it was sent). */
+  WS_MAX_WATCHES: env.int(100, 1, 10_000),
+  /** Largest message a client may send; a bigger one closes the connection (1009). */
+  WS_MAX_MESSAGE_BYTES: env.int(4_096, 256, 1_048_576),
+  /**
+   * Origins (scheme://host[:port], comma-separated) allowed to open a WebSocket. Unset: only requests
+   * without an Origin header (non-browser clients) and pages served from the gateway's own host.
+   */
+  WS_ALLOWED_ORIGINS: z
+    .string()
+    .optional()
+    .transform((s) =>
+      s === undefined
+        ? undefined
+        : s
+            .split(',')
+            .map((o) => o.trim())
+            .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(
+          z.string().refine(isOrigin, 'each origin must be scheme://host[:port], without a path or a slash'),
+        )
+        .min(1, 'at least one origin')
+        .optional(),
+    ),
+  /** A ping every so often; a connection that did not answer the previous one is dropped. */
+  WS_HEARTBEAT_MS: env.int(15_000, 1_000, 300_000),
+  /** Above this many unsent bytes, stock updates to a connection are coalesced (latest per item wins). */
+  WS_SOFT_BUFFER_BYTES: env.int(65_536, 1_024, 16_777_216),
+  /** Above this many unsent bytes, the connection is closed (1013): the client is too slow. */
+  WS_HARD_BUFFER_BYTES: env.int(1_048_576, 4_096, 268_435_456),
   LOG_LEVEL: env.logLevel(),
 });
+
+function isOrigin(text: string): boolean {
+  try {
+    return new URL(text).origin === text;
+  } catch {
+    return false;
+  }
+}
 
 export type GatewayConfig = Readonly<z.infer<typeof schema>>;
 
 export function loadGatewayConfig(
   source: Readonly<Record<string, string | undefined>> = process.env,
 ): GatewayConfig {
-  return loadConfig('gateway', schema, source);
+  const config = loadConfig('gateway', schema, source);
+  if (config.WS_HARD_BUFFER_BYTES <= config.WS_SOFT_BUFFER_BYTES) {
+    throw new ConfigError('gateway', [
+      `WS_HARD_BUFFER_BYTES (${config.WS_HARD_BUFFER_BYTES}) must be above WS_SOFT_BUFFER_BYTES (${config.WS_SOFT_BUFFER_BYTES})`,
+    ]);
+  }
+  return config;
 }

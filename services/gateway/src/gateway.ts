@@ -8,16 +8,21 @@ import type { FastifyInstance } from 'fastify';
 import { Topics } from '@buy-now/contracts';
 import { createDurableProducer, createKafkaClient, type BatchConsumer } from '@buy-now/kafka';
 import { createMetrics, type Logger } from '@buy-now/observability';
+import { createStockViewStore } from '@buy-now/read-model';
 import { buildGatewayApp } from './app.js';
 import type { GatewayConfig } from './config.js';
 import { createCommandPublisher } from './adapters/kafka/command-publisher.js';
 import { startEventFollower } from './adapters/kafka/event-follower.js';
-import { createItemViewStore } from './adapters/redis/item-view-store.js';
+import { startStockViewFollower, type StockViewFollower } from './adapters/kafka/stock-view-follower.js';
 import { createOutcomeBus } from './adapters/redis/outcome-bus.js';
+import { createReadModelCatalogue } from './adapters/redis/read-model-catalogue.js';
 import { createRedisPurchaseGate } from './adapters/redis/redis-purchase-gate.js';
 import { createGateRebuilder } from './adapters/sql/gate-rebuilder.js';
 import { createPurchaseArchive } from './adapters/sql/purchase-archive.js';
+import { createLiveHub } from './adapters/ws/live-hub.js';
 import type { DependencyHealth } from './domain/ports.js';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 export interface RunningGateway {
   app: FastifyInstance;
@@ -65,19 +70,20 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   });
 
   const gate = createRedisPurchaseGate({ redis, keyPrefix: config.REDIS_KEY_PREFIX });
-  const view = createItemViewStore({
-    redis,
-    prefix: config.REDIS_KEY_PREFIX,
-    availability: (itemId) => gate.getAvailability(itemId),
+  // The stream processor's read model, under the same key prefix.
+  const items = createReadModelCatalogue({
+    views: createStockViewStore({ redis, prefix: config.REDIS_KEY_PREFIX }),
     clock,
+    logger: log,
   });
+  const archive = createPurchaseArchive(pool);
   const bus = createOutcomeBus({
     publisher: redis,
     subscriber,
     channel: `${config.REDIS_KEY_PREFIX}purchase-outcomes`,
   });
   await bus.start();
-  const rebuilder = createGateRebuilder({ pool, gate, view, logger: log });
+  const rebuilder = createGateRebuilder({ pool, gate, logger: log });
   await rebuilder.rebuildIfLost();
 
   let follower: BatchConsumer | undefined;
@@ -86,12 +92,52 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     groupId: `${config.TOPIC_PREFIX}gateway-follower`,
     topic: `${config.TOPIC_PREFIX}${Topics.itemEvents}`,
     gate,
-    view,
     bus,
     logger: log,
     producerForDlq: producer,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
   });
+
+  const hub = createLiveHub({
+    catalogue: items,
+    findPurchase: async (purchaseId) =>
+      (await gate.getPurchase(purchaseId)) ?? (await archive.findPurchase(purchaseId)),
+    decisions: bus,
+    clock,
+    logger: log,
+    metrics,
+    limits: {
+      maxConnections: config.WS_MAX_CONNECTIONS,
+      maxSubscriptions: config.WS_MAX_SUBSCRIPTIONS,
+      maxWatches: config.WS_MAX_WATCHES,
+      heartbeatMs: config.WS_HEARTBEAT_MS,
+      maxBadMessages: 10,
+      send: {
+        softLimitBytes: config.WS_SOFT_BUFFER_BYTES,
+        hardLimitBytes: config.WS_HARD_BUFFER_BYTES,
+        flushIntervalMs: 100,
+        closeGraceMs: 5_000,
+      },
+    },
+  });
+  let liveFollower: StockViewFollower | undefined;
+  liveFollower = await startStockViewFollower({
+    client: kafka,
+    groupId: `${config.TOPIC_PREFIX}gateway-ws-${gatewayId}`,
+    topic: `${config.TOPIC_PREFIX}${Topics.stockViews}`,
+    logger: log,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    onViews: (views) => hub.publish(views),
+  });
+  // The group starts at the end of stock-views once it has joined: views published before that reach
+  // clients through the read model. Listening waits for the join (bounded), and a late join resends
+  // every subscriber its current views, so no change falls in between.
+  const joined = liveFollower.joined.then(() => true);
+  void joined
+    .then(() => hub.resync())
+    .catch((error: unknown) => log.warn({ err: error }, 'live views resync failed'));
+  const joinedInTime = await Promise.race([joined, sleep(10_000).then(() => false)]);
+  if (!joinedInTime) log.warn('stock-views group not joined yet; live views resync once it is');
 
   const released = metrics.counter(
     'reconciled_units_total',
@@ -128,6 +174,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         }
       };
       const followerHealth = follower?.health();
+      const liveHealth = liveFollower?.consumer.health();
       return Promise.all([
         probe('redis', () => redis.ping()),
         probe('sql', () => pool.query('SELECT 1')),
@@ -142,6 +189,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
             ? { detail: `${followerHealth.state}, ${followerHealth.recordsHandled} records` }
             : {}),
         }),
+        Promise.resolve<DependencyHealth>({
+          name: 'stock-views-follower',
+          ok: liveHealth?.state === 'running',
+          ...(liveHealth
+            ? {
+                detail: `${liveHealth.state}, ${liveHealth.recordsHandled} records, ${hub.connections()} clients`,
+              }
+            : {}),
+        }),
       ]);
     },
   };
@@ -151,8 +207,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       gate,
       commands: createCommandPublisher(producer, `${config.TOPIC_PREFIX}${Topics.itemCommands}`),
       outcomes: bus,
-      items: view,
-      archive: createPurchaseArchive(pool),
+      items,
+      archive,
       health,
       metrics,
       clock,
@@ -164,7 +220,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       onPublishFailed: (purchaseId, error) =>
         log.warn({ purchaseId, err: error }, 'publish failed; unit returned to sale'),
     },
-    { logger: log, bodyLimitBytes: config.BODY_LIMIT_BYTES },
+    {
+      logger: log,
+      bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      live: {
+        hub,
+        maxMessageBytes: config.WS_MAX_MESSAGE_BYTES,
+        ...(config.WS_ALLOWED_ORIGINS ? { allowedOrigins: config.WS_ALLOWED_ORIGINS } : {}),
+      },
+    },
   );
   const address = await app.listen({ host: config.HOST, port: config.PORT });
   log.info({ address }, 'gateway listening');
@@ -174,10 +238,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     (stopping ??= (async () => {
       log.info('gateway stopping: no new requests, draining');
       for (const timer of timers) clearInterval(timer);
-      await app.close(); // stops accepting, waits for in-flight requests (their publishes included)
+      await app.close(); // stops accepting, closes live connections, waits for in-flight requests
       await producer.stop(); // flushes anything still queued
       await follower?.stop(); // finishes and commits the batch in hand
       follower = undefined;
+      await liveFollower?.stop(); // and deletes this instance's group: nothing would resume it
+      liveFollower = undefined;
       await bus.stop();
       subscriber.disconnect();
       await redis.quit().catch(() => undefined);

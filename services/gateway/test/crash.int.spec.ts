@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buyAllAtOnce,
   eventsOfItem,
-  getItem,
   itemRow,
   listItem,
   oneToN,
@@ -16,6 +15,7 @@ import {
   startSystem,
   storedVersions,
   tally,
+  waitForItem,
   waitUntilDecided,
   type BuyNowAnswer,
   type TestSystem,
@@ -117,6 +117,11 @@ describe('the reservation service killed mid-sale', () => {
     const conflicting = [...outcomes].filter(([, seen]) => seen.size > 1);
     expect(conflicting).toEqual([]);
 
-    expect(await getItem(system, itemId)).toMatchObject({ available: 0, sold: STOCK, status: 'sold-out' });
+    expect(await waitForItem(system, itemId, STOCK + 2)).toMatchObject({
+      available: 0,
+      sold: STOCK,
+      status: 'sold-out',
+      version: STOCK + 2,
+    });
   });
 });

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buyAllAtOnce,
   eventsOfItem,
-  getItem,
   itemRow,
   listItem,
   oneToN,
@@ -14,6 +13,7 @@ import {
   startSystem,
   storedVersions,
   tally,
+  waitForItem,
   waitUntilDecided,
   type TestSystem,
 } from './support/system.js';
@@ -74,8 +74,8 @@ describe('flash sale', () => {
     expect(new Set(rows.map((row) => row.buyerId))).toEqual(acceptedBuyers);
     expect(await storedVersions(system, itemId)).toEqual(oneToN(102));
 
-    // The live view.
-    expect(await getItem(system, itemId)).toMatchObject({
+    // The live view, once the stream processor folded the last event.
+    expect(await waitForItem(system, itemId, 102)).toMatchObject({
       available: 0,
       sold: 100,
       status: 'sold-out',
@@ -128,6 +128,11 @@ describe('flash sale', () => {
     expect(Math.max(...confirmedPerBuyer.values())).toBe(2);
     expect(Math.min(...confirmedPerBuyer.values())).toBe(2);
     expect(await itemRow(system, itemId)).toEqual({ listed: 1_000, sold: 100, remaining: 900, version: 101 });
-    expect(await getItem(system, itemId)).toMatchObject({ available: 900, sold: 100, status: 'live' });
+    expect(await waitForItem(system, itemId, 101)).toMatchObject({
+      available: 900,
+      sold: 100,
+      status: 'live',
+      version: 101,
+    });
   });
 });

@@ -1,6 +1,14 @@
 // The seed project's API, kept so its clients work unchanged: a synchronous "OK" / "Sold out" per request.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { itemRow, listItem, purchaseRows, request, startSystem, type TestSystem } from './support/system.js';
+import {
+  itemRow,
+  listItem,
+  purchaseRows,
+  request,
+  startSystem,
+  waitForItem,
+  type TestSystem,
+} from './support/system.js';
 
 let system: TestSystem;
 
@@ -42,6 +50,8 @@ describe('the seed API', () => {
     const again = await buy('user-1');
     expect({ status: again.status, text: again.text }).toEqual({ status: 400, text: 'Sold out' });
 
+    // The list is the stream processor's view: it shows the sale once the last event was folded.
+    await waitForItem(system, itemId, 5);
     expect(await seedItems()).toEqual([{ id: itemId, name: 'Seed item', totalStock: 0 }]);
     expect(await itemRow(system, itemId)).toMatchObject({ sold: 3, remaining: 0 });
     const rows = await purchaseRows(system, itemId);

@@ -26,7 +26,9 @@ import { createSalesStateStore } from './adapters/redis/sales-state-store.js';
 import { namesOf, type StreamProcessorConfig } from './config.js';
 import { salesFactOf, type SalesFact } from './domain/sales-metrics.js';
 import { foldStockViews } from './domain/stock-view.js';
+import { StreamProcessorError } from './domain/errors.js';
 import { createSalesMetricsRecorder, type SalesMetricsRecorder } from './sales-metrics-recorder.js';
+import { createViewsRestorer } from './views-restore.js';
 
 export interface RunningStreamProcessor {
   consumer: BatchConsumer;
@@ -78,14 +80,42 @@ export async function startStreamProcessor(
     logger: log,
   });
 
+  const restorer = createViewsRestorer({
+    redis,
+    kafka,
+    views,
+    topic: names.stockViewsTopic,
+    groupPrefix: config.TOPIC_PREFIX,
+    redisKeyPrefix: config.REDIS_KEY_PREFIX,
+    logger: log,
+    timeoutMs: 60_000,
+  });
+  const restoreIfLost = () =>
+    restorer
+      .restoreIfLost()
+      .catch((error: unknown) => log.warn({ err: error }, 'restoring the read model failed; will retry'));
+
+  const readOptions = {
+    // Folded as if absent: that item waits for a rebuild, the rest of the partition carries on.
+    onInvalid: (itemId: string, error: Error) =>
+      log.error({ itemId, err: error }, 'stored view unreadable; rebuild the views'),
+  };
+
   const foldBatch = async (events: ItemEvent[]): Promise<number> => {
     const itemIds = [...new Set(events.map((event) => event.value.itemId))];
-    const stored = await views.getMany(itemIds, {
-      // Folded as if absent: that item waits for a rebuild, the rest of the partition carries on.
-      onInvalid: (itemId, error) =>
-        log.error({ itemId, err: error }, 'stored view unreadable; rebuild the views'),
-    });
+    // The marker is asked first on the same connection, so views read after a present marker were there
+    // (unless Redis lost them in between: checked after the fold).
+    const [lost, read] = await Promise.all([restorer.isLost(), views.getMany(itemIds, readOptions)]);
+    let stored = read;
+    if (lost) {
+      await restorer.restoreIfLost();
+      stored = await views.getMany(itemIds, readOptions);
+    }
     const fold = foldStockViews(stored, events);
+    if (fold.anomalies.some((a) => a.kind === 'no-listing') && (await restorer.isLost())) {
+      // Redis lost its data between the marker and the views: fold again once they are restored.
+      throw new StreamProcessorError('VIEWS_LOST', 'the read model was lost while this batch was folded');
+    }
     for (const anomaly of fold.anomalies) log.warn(anomaly, 'item event does not follow its view');
     const changed = [...fold.changed].map((itemId) => fold.views.get(itemId) as StockView);
     // stock-views first: had Redis been written first, a crash in between would leave a view that the
@@ -112,6 +142,8 @@ export async function startStreamProcessor(
     );
     return changed.length;
   };
+
+  await restoreIfLost();
 
   const allowed = schemasOnTopic[Topics.itemEvents];
   const consumer = await runBatchConsumer<ItemEvent>(kafka, {
@@ -144,13 +176,24 @@ export async function startStreamProcessor(
     Math.max(50, Math.min(250, config.METRICS_GRACE_MS)),
   );
   timer.unref();
+  // Redis may lose its data at any time; every instance checks each second (versioned writes make two
+  // restores at once harmless).
+  let restoring: Promise<unknown> | undefined;
+  const restoreTimer = setInterval(() => {
+    restoring ??= restoreIfLost().finally(() => {
+      restoring = undefined;
+    });
+  }, 1_000);
+  restoreTimer.unref();
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       log.info('stream-processor stopping: finishing the batch in hand');
       clearInterval(timer);
+      clearInterval(restoreTimer);
       await ticking;
+      await restoring;
       await consumer.stop();
       await producer.stop();
       await redis.quit().catch(() => redis.disconnect());

@@ -151,6 +151,24 @@ export async function awaitDecision(
   return (await deps.gate.getPurchase(purchase.purchaseId)) ?? purchase;
 }
 
-function isDecided(purchase: PurchaseRecord): boolean {
+export function isDecided(purchase: PurchaseRecord): boolean {
   return purchase.status === 'confirmed' || purchase.status === 'rejected' || purchase.status === 'withdrawn';
+}
+
+/** A purchase's status as clients see it (HTTP and WebSocket). */
+export function publicStatusOf(purchase: PurchaseRecord): {
+  status: 'pending' | 'confirmed' | 'rejected';
+  reason?: string;
+} {
+  switch (purchase.status) {
+    case 'confirmed':
+      return { status: 'confirmed' };
+    case 'rejected':
+      return { status: 'rejected', reason: purchase.reason ?? 'REJECTED' };
+    case 'withdrawn':
+      // The publish failed and the buyer was told so (503): nothing was bought.
+      return { status: 'rejected', reason: 'NOT_ACCEPTED' };
+    default:
+      return { status: 'pending' };
+  }
 }

@@ -4,7 +4,7 @@ import type { PurchaseRecord } from './purchase-gate.js';
 
 export type ItemStatus = 'scheduled' | 'live' | 'sold-out';
 
-/** The live view of an item that GET /items serves. */
+/** The live view of an item that GET /items and the WebSocket serve (the stream processor's StockView). */
 export interface ItemView {
   itemId: string;
   title: string;
@@ -14,7 +14,7 @@ export interface ItemView {
   startsAt: number | null;
   /** Units listed + restocked - withdrawn. */
   listed: number;
-  /** Units still on sale at the gate (what a buyer can try to get now). */
+  /** Units SQL still has for sale, as of `version`. */
   available: number;
   /** Units whose purchase SQL confirmed. */
   sold: number;
@@ -24,6 +24,9 @@ export interface ItemView {
 
 export interface ItemCatalogue {
   getItem(itemId: string): Promise<ItemView | null>;
+  /** The items among these that have a view, in no particular order. */
+  getItems(itemIds: readonly string[]): Promise<ItemView[]>;
+  /** Every item, by itemId. */
   listItems(): Promise<ItemView[]>;
 }
 
@@ -45,6 +48,12 @@ export interface OutcomeWatch {
 
 export interface OutcomeWaiter {
   watch(purchaseId: string, timeoutMs: number): OutcomeWatch;
+}
+
+/** Every purchase id announced as decided, on whichever gateway instance followed the event. */
+export interface DecisionFeed {
+  /** Returns a function that removes the listener. */
+  onDecided(listener: (purchaseIds: readonly string[]) => void): () => void;
 }
 
 export interface DependencyHealth {

@@ -82,7 +82,7 @@ export interface GateListing {
   stock: number;
   perBuyerLimit: number;
   startsAt: number | null;
-  /** Accepted so an ItemListed can be passed as is; the gate does not keep them (the item view does). */
+  /** Accepted so an ItemListed can be passed as is; the gate does not keep them (the stock views do). */
   title?: string;
   priceMinor?: number;
   currency?: string;

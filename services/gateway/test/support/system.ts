@@ -1,12 +1,13 @@
 // A whole buy-now system for one integration suite: its own topics, database and Redis keys, the gateway
-// in this process and the reservation service as a child process (so a test can kill it with SIGKILL).
+// in this process, and the reservation service and the stream processor as child processes (so a test
+// can kill either with SIGKILL).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { expect } from 'vitest';
-import { decode, Topics, topicCatalogue, type ItemEvent } from '@buy-now/contracts';
+import { decode, Topics, topicCatalogue, type ItemEvent, type StockView } from '@buy-now/contracts';
 import {
   createKafkaClient,
   deleteGroups,
@@ -14,6 +15,7 @@ import {
   ensureTopics,
   fetchTopicOffsets,
   runBatchConsumer,
+  type ConsumedRecord,
   type KafkaClient,
   type PartitionOffsets,
 } from '@buy-now/kafka';
@@ -24,6 +26,7 @@ import { startGateway, type RunningGateway } from '../../src/gateway.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const RESERVATION_MAIN = fileURLToPath(new URL('../../../reservation/dist/main.js', import.meta.url));
+const PROCESSOR_MAIN = fileURLToPath(new URL('../../../stream-processor/dist/main.js', import.meta.url));
 export const ADMIN_TOKEN = 'integration-admin-token-0123456789';
 const PARTITIONS = 3;
 
@@ -107,9 +110,9 @@ export interface BuyNowAnswer extends Answer {
   request: BuyNowRequest & { idempotencyKey: string };
 }
 
-// ---- the reservation child process --------------------------------------------------------------------
+// ---- child processes: the reservation service and the stream processor ----------------------------
 
-export interface ReservationChild {
+export interface ServiceChild {
   readonly pid: number;
   /** True until the process exited. */
   isRunning(): boolean;
@@ -119,12 +122,23 @@ export interface ReservationChild {
   output(): string;
 }
 
-const CONSUMING = 'reservation consuming item-commands';
+export type ReservationChild = ServiceChild;
 
-async function startReservationChild(env: Record<string, string>): Promise<ReservationChild> {
-  const child: ChildProcess = spawn(process.execPath, [RESERVATION_MAIN], {
+interface ChildSpec {
+  name: string;
+  main: string;
+  /** The log line that says it is consuming. */
+  ready: string;
+  env: Record<string, string>;
+}
+
+const RESERVATION_READY = 'reservation consuming item-commands';
+const PROCESSOR_READY = 'stream-processor consuming item-events';
+
+async function startChild(spec: ChildSpec): Promise<ServiceChild> {
+  const child: ChildProcess = spawn(process.execPath, [spec.main], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'info' },
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -142,14 +156,14 @@ async function startReservationChild(env: Record<string, string>): Promise<Reser
   const keep = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {
       if (line.length === 0) continue;
-      if (line.includes(CONSUMING)) signalConsuming();
+      if (line.includes(spec.ready)) signalConsuming();
       lines.push(line.length > 600 ? `${line.slice(0, 600)}…` : line);
       if (lines.length > 40) lines.shift();
     }
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const handle: ReservationChild = {
+  const handle: ServiceChild = {
     pid: child.pid ?? -1,
     isRunning: () => running,
     async stop(signal) {
@@ -170,7 +184,7 @@ async function startReservationChild(env: Record<string, string>): Promise<Reser
   ]);
   if (started !== 'consuming') {
     await handle.stop('SIGKILL');
-    throw new Error(`the reservation service did not start (${started}); its output:\n${handle.output()}`);
+    throw new Error(`the ${spec.name} did not start (${started}); its output:\n${handle.output()}`);
   }
   return handle;
 }
@@ -186,8 +200,9 @@ export interface TestSystem {
   baseUrl: string;
   topicPrefix: string;
   redisPrefix: string;
-  topics: { itemCommands: string; itemEvents: string };
+  topics: { itemCommands: string; itemEvents: string; stockViews: string };
   reservationGroupId: string;
+  processorGroupId: string;
   config: GatewayConfig;
   kafka: KafkaClient;
   /** A Redis connection of the test's own (the gateway has its own). */
@@ -196,11 +211,16 @@ export interface TestSystem {
   pool: pg.Pool;
   database: TestDatabase;
   gateway: RunningGateway;
-  reservation: ReservationChild;
+  reservation: ServiceChild;
+  /** The stream processor: item-events → stock views (Redis read model, stock-views topic). */
+  processor: ServiceChild;
   logger: Logger;
   /** Starts the reservation child again (after stopReservation). */
-  startReservation(): Promise<ReservationChild>;
+  startReservation(): Promise<ServiceChild>;
   stopReservation(signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Starts the stream processor child again (after stopProcessor). */
+  startProcessor(): Promise<ServiceChild>;
+  stopProcessor(signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /** Stops everything and deletes the system's topics, database and Redis keys. */
   stop(): Promise<void>;
 }
@@ -213,6 +233,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
   const topics = {
     itemCommands: `${topicPrefix}${Topics.itemCommands}`,
     itemEvents: `${topicPrefix}${Topics.itemEvents}`,
+    stockViews: `${topicPrefix}${Topics.stockViews}`,
   };
   const allTopics = topicCatalogue.map((spec) => `${topicPrefix}${spec.name}`);
   const kafka = createKafkaClient({ brokers: servers.kafkaBrokers, clientId: 'gateway-int-test', logger });
@@ -229,10 +250,29 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
   const pool = new pg.Pool({ connectionString: database.url, max: 4 });
   const redis = new Redis(servers.redisUrl, { maxRetriesPerRequest: 2 });
 
-  const reservationEnv = {
-    KAFKA_BROKERS: servers.kafkaBrokers.join(','),
-    DATABASE_URL: database.url,
-    TOPIC_PREFIX: topicPrefix,
+  const reservationChild: ChildSpec = {
+    name: 'reservation service',
+    main: RESERVATION_MAIN,
+    ready: RESERVATION_READY,
+    env: {
+      KAFKA_BROKERS: servers.kafkaBrokers.join(','),
+      DATABASE_URL: database.url,
+      TOPIC_PREFIX: topicPrefix,
+    },
+  };
+  const processorChild: ChildSpec = {
+    name: 'stream processor',
+    main: PROCESSOR_MAIN,
+    ready: PROCESSOR_READY,
+    env: {
+      KAFKA_BROKERS: servers.kafkaBrokers.join(','),
+      REDIS_URL: servers.redisUrl,
+      DATABASE_URL: database.url,
+      TOPIC_PREFIX: topicPrefix,
+      REDIS_KEY_PREFIX: redisPrefix,
+      // The broker's minimum: a killed processor's partitions move on after 6 s, not 30.
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+    },
   };
   const config = loadGatewayConfig({
     KAFKA_BROKERS: servers.kafkaBrokers.join(','),
@@ -245,24 +285,32 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     LOG_LEVEL: 'silent',
     ...options.gatewayEnv,
   });
-  const [startedReservation, startedGateway] = await Promise.allSettled([
-    startReservationChild(reservationEnv),
+  const [startedReservation, startedProcessor, startedGateway] = await Promise.allSettled([
+    startChild(reservationChild),
+    startChild(processorChild),
     startGateway({ ...config, PORT: 0, HOST: '127.0.0.1' }, logger),
   ]);
-  if (startedReservation.status === 'rejected' || startedGateway.status === 'rejected') {
+  if (
+    startedReservation.status === 'rejected' ||
+    startedProcessor.status === 'rejected' ||
+    startedGateway.status === 'rejected'
+  ) {
     // Leave nothing behind: a half-started system would hold the database and the consumer groups.
     if (startedReservation.status === 'fulfilled') await startedReservation.value.stop('SIGKILL');
+    if (startedProcessor.status === 'fulfilled') await startedProcessor.value.stop('SIGKILL');
     if (startedGateway.status === 'fulfilled') await startedGateway.value.stop();
     await pool.end();
     await database.drop();
     await deleteKeysByPrefix(redis, redisPrefix);
     await redis.quit();
     await deleteTopics(kafka, allTopics);
-    throw startedReservation.status === 'rejected'
-      ? startedReservation.reason
-      : (startedGateway as PromiseRejectedResult).reason;
+    const failed = [startedReservation, startedProcessor, startedGateway].find(
+      (started): started is PromiseRejectedResult => started.status === 'rejected',
+    );
+    throw failed?.reason;
   }
   const reservation = startedReservation.value;
+  const processor = startedProcessor.value;
   const gateway = startedGateway.value;
 
   const system: TestSystem = {
@@ -271,6 +319,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     redisPrefix,
     topics,
     reservationGroupId: `${topicPrefix}reservation`,
+    processorGroupId: `${topicPrefix}stream-processor`,
     config,
     kafka,
     redis,
@@ -278,13 +327,20 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     database,
     gateway,
     reservation,
+    processor,
     logger,
     async startReservation() {
       if (system.reservation.isRunning()) throw new Error('the reservation service is already running');
-      system.reservation = await startReservationChild(reservationEnv);
+      system.reservation = await startChild(reservationChild);
       return system.reservation;
     },
     stopReservation: (signal) => system.reservation.stop(signal),
+    async startProcessor() {
+      if (system.processor.isRunning()) throw new Error('the stream processor is already running');
+      system.processor = await startChild(processorChild);
+      return system.processor;
+    },
+    stopProcessor: (signal) => system.processor.stop(signal),
     async stop() {
       const failures: unknown[] = [];
       const attempt = async (step: () => Promise<unknown>) => {
@@ -296,13 +352,18 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
       };
       await attempt(() => gateway.stop());
       await attempt(() => system.reservation.stop('SIGTERM'));
+      await attempt(() => system.processor.stop('SIGTERM'));
       await attempt(() => pool.end());
       await attempt(() => database.drop());
       await attempt(() => deleteKeysByPrefix(redis, redisPrefix));
       await attempt(() => redis.quit());
       await attempt(() => deleteTopics(kafka, allTopics));
       await attempt(() =>
-        deleteGroups(kafka, [`${topicPrefix}reservation`, `${topicPrefix}gateway-follower`]),
+        deleteGroups(kafka, [
+          `${topicPrefix}reservation`,
+          `${topicPrefix}gateway-follower`,
+          `${topicPrefix}stream-processor`,
+        ]),
       );
       if (failures.length > 0) throw new AggregateError(failures, 'tearing the test system down failed');
     },
@@ -319,7 +380,7 @@ export interface ListingOptions {
   title?: string;
 }
 
-/** Lists an item through the admin API and waits until the gate sells it; returns its id. */
+/** Lists an item through the admin API and waits until the gate sells it and GET /items shows it; returns its id. */
 export async function listItem(system: TestSystem, options: ListingOptions): Promise<string> {
   const itemId = options.itemId ?? `item-${randomUUID().slice(0, 12)}`;
   const answer = await request(system.baseUrl, 'POST', '/admin/items', {
@@ -341,6 +402,7 @@ export async function listItem(system: TestSystem, options: ListingOptions): Pro
     async () => ((await availableAtGate(system, itemId)) === options.stock ? true : undefined),
     { timeoutMs: 30_000 },
   );
+  await waitForItem(system, itemId, 1);
   return itemId;
 }
 
@@ -439,6 +501,28 @@ export async function waitUntilDecided(
   return decided;
 }
 
+/**
+ * Waits until GET /items/:id shows at least this version (the stream processor folded the events up to
+ * it into the read model); returns that body.
+ */
+export async function waitForItem(
+  system: TestSystem,
+  itemId: string,
+  version: number,
+  timeoutMs = 30_000,
+): Promise<AnswerBody> {
+  let last: unknown;
+  return waitFor(
+    `GET /items/${itemId} at version ${version}`,
+    async () => {
+      const answer = await request(system.baseUrl, 'GET', `/items/${itemId}`);
+      last = answer.status === 200 ? answer.body : answer.status;
+      return answer.status === 200 && (answer.body.version ?? 0) >= version ? answer.body : undefined;
+    },
+    { timeoutMs, intervalMs: 50, describe: () => ({ last, processor: system.processor.output() }) },
+  );
+}
+
 export async function getItem(system: TestSystem, itemId: string): Promise<AnswerBody> {
   const answer = await request(system.baseUrl, 'GET', `/items/${itemId}`);
   if (answer.status !== 200)
@@ -454,15 +538,19 @@ export async function availableAtGate(system: TestSystem, itemId: string): Promi
   return value === null ? null : Number(value);
 }
 
+/**
+ * Deletes every key under the prefix in one command, as a Redis that lost its data would: a deletion
+ * spread over many commands would let a rebuild start in the middle and then be half deleted again.
+ */
 export async function deleteKeysByPrefix(redis: Redis, prefix: string): Promise<number> {
   let cursor = '0';
-  let deleted = 0;
+  const found = new Set<string>();
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
     cursor = next;
-    if (keys.length > 0) deleted += await redis.del(...keys);
+    for (const key of keys) found.add(key);
   } while (cursor !== '0');
-  return deleted;
+  return found.size === 0 ? 0 : redis.del(...found);
 }
 
 // ---- SQL --------------------------------------------------------------------------------------------------
@@ -549,38 +637,42 @@ export function sumOfEndOffsets(offsets: readonly PartitionOffsets[]): bigint {
   return offsets.reduce((sum, p) => sum + BigInt(p.high), 0n);
 }
 
+export interface TopicRecord {
+  partition: number;
+  offset: bigint;
+  key: string | null;
+  headers: ConsumedRecord['headers'];
+  value: Buffer | null;
+}
+
 /**
- * Reads the system's item-events topic from the beginning to its current end with a fresh group, decoding
- * every record through the contracts; returns them in (partition, offset) order.
+ * Reads a topic of the system from the beginning to its current end with a fresh group; returns the
+ * records in (partition, offset) order.
  */
-export async function readItemEvents(system: TestSystem): Promise<ItemEventRecord[]> {
-  const ends = await fetchTopicOffsets(system.kafka, system.topics.itemEvents);
+export async function readTopicRecords(system: TestSystem, topic: string): Promise<TopicRecord[]> {
+  const ends = await fetchTopicOffsets(system.kafka, topic);
   const target = new Map(
     ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]),
   );
-  const records: ItemEventRecord[] = [];
-  const undecodable: string[] = [];
+  const records: TopicRecord[] = [];
   const reached = new Map<number, bigint>();
   if (target.size === 0) return records;
   const groupId = `${system.topicPrefix}reader-${randomUUID().slice(0, 8)}`;
   const consumer = await runBatchConsumer(system.kafka, {
     groupId,
-    topics: [system.topics.itemEvents],
+    topics: [topic],
     fromBeginning: true,
     logger: system.logger,
     handleBatch: (batch) => {
       for (const record of batch) {
         const offset = BigInt(record.offset);
-        try {
-          const decoded = decode(record.headers, record.value);
-          records.push({
-            partition: record.partition,
-            offset,
-            event: { name: decoded.name, value: decoded.value } as ItemEvent,
-          });
-        } catch (error) {
-          undecodable.push(`${record.partition}@${record.offset}: ${String(error)}`);
-        }
+        records.push({
+          partition: record.partition,
+          offset,
+          key: record.key === null ? null : record.key.toString('utf8'),
+          headers: record.headers,
+          value: record.value,
+        });
         reached.set(record.partition, offset + 1n);
       }
       return Promise.resolve();
@@ -588,7 +680,7 @@ export async function readItemEvents(system: TestSystem): Promise<ItemEventRecor
   });
   try {
     await waitFor(
-      'item-events read to its end',
+      `${topic} read to its end`,
       () =>
         [...target].every(([partition, high]) => (reached.get(partition) ?? 0n) >= high) ? true : undefined,
       {
@@ -600,12 +692,44 @@ export async function readItemEvents(system: TestSystem): Promise<ItemEventRecor
     await consumer.stop();
     await deleteGroups(system.kafka, [groupId]);
   }
-  if (undecodable.length > 0)
-    throw new Error(`item-events holds undecodable records: ${undecodable.join('; ')}`);
   // Only what was there when we started: a later record belongs to a later read.
   return records
     .filter((r) => r.offset < (target.get(r.partition) ?? 0n))
     .sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+}
+
+/** Reads the system's item-events topic to its current end, decoding every record through the contracts. */
+export async function readItemEvents(system: TestSystem): Promise<ItemEventRecord[]> {
+  const undecodable: string[] = [];
+  const records: ItemEventRecord[] = [];
+  for (const record of await readTopicRecords(system, system.topics.itemEvents)) {
+    try {
+      const decoded = decode(record.headers, record.value);
+      records.push({
+        partition: record.partition,
+        offset: record.offset,
+        event: { name: decoded.name, value: decoded.value } as ItemEvent,
+      });
+    } catch (error) {
+      undecodable.push(`${record.partition}@${record.offset}: ${String(error)}`);
+    }
+  }
+  if (undecodable.length > 0)
+    throw new Error(`item-events holds undecodable records: ${undecodable.join('; ')}`);
+  return records;
+}
+
+/** The latest StockView per item on the system's stock-views topic, decoded through the contracts. */
+export async function readLatestStockViews(system: TestSystem): Promise<Map<string, StockView>> {
+  const latest = new Map<string, StockView>();
+  for (const record of await readTopicRecords(system, system.topics.stockViews)) {
+    const decoded = decode(record.headers, record.value);
+    if (decoded.name !== 'StockView') throw new Error(`stock-views holds a ${decoded.name}`);
+    if (record.key !== decoded.value.itemId)
+      throw new Error(`stock-views key ${record.key} holds ${decoded.value.itemId}`);
+    latest.set(decoded.value.itemId, decoded.value);
+  }
+  return latest;
 }
 
 export function eventsOfItem(records: readonly ItemEventRecord[], itemId: string): ItemEvent[] {

@@ -9,11 +9,14 @@ export type StreamProcessorErrorCode =
   /** The replay did not reach the end offsets captured at its start in time. */
   | 'REPLAY_TIMED_OUT'
   /** The processor's consumer group still has members, so its offsets cannot be moved. */
-  | 'PROCESSOR_STILL_RUNNING';
+  | 'PROCESSOR_STILL_RUNNING'
+  /** Redis lost the read model while a batch was folded; the batch is retried once it is restored. */
+  | 'VIEWS_LOST';
 
 const retryable: ReadonlySet<StreamProcessorErrorCode> = new Set([
   'SALES_STATE_CONTENDED',
   'REPLAY_TIMED_OUT',
+  'VIEWS_LOST',
 ]);
 
 export class StreamProcessorError extends Error {

@@ -1,5 +1,6 @@
 // One JSON error shape for every response: {error: {code, message}}. 5xx details stay in the log.
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { isReadModelError } from '@buy-now/read-model';
 import { GatewayError } from '../../domain/errors.js';
 import { PurchaseGateError } from '../../domain/purchase-gate-error.js';
 
@@ -17,6 +18,18 @@ function fromFastify(error: FastifyError): GatewayError | undefined {
       'SERVICE_UNAVAILABLE',
       503,
       'purchases cannot be admitted right now; retry in a moment',
+      true,
+      {
+        cause: error,
+        retryAfterSeconds: 1,
+      },
+    );
+  }
+  if (isReadModelError(error, 'READ_MODEL_UNAVAILABLE')) {
+    return new GatewayError(
+      'SERVICE_UNAVAILABLE',
+      503,
+      'items cannot be read right now; retry in a moment',
       true,
       {
         cause: error,

@@ -2,16 +2,17 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Metrics } from '@buy-now/observability';
-import { awaitDecision, buyNow, type BuyNowAnswer, type BuyNowDeps } from '../../domain/buy-now.js';
+import {
+  awaitDecision,
+  buyNow,
+  publicStatusOf,
+  type BuyNowAnswer,
+  type BuyNowDeps,
+} from '../../domain/buy-now.js';
 import { GatewayError } from '../../domain/errors.js';
+import { itemJson, listingView } from '../../domain/item-view.js';
 import type { PurchaseRecord } from '../../domain/purchase-gate.js';
-import type {
-  CommandPublisher,
-  HealthProbe,
-  ItemCatalogue,
-  ItemView,
-  PurchaseArchive,
-} from '../../domain/ports.js';
+import type { CommandPublisher, HealthProbe, ItemCatalogue, PurchaseArchive } from '../../domain/ports.js';
 import {
   adjustStockSchema,
   buyNowSchema,
@@ -23,6 +24,7 @@ import {
 } from './schemas.js';
 
 export interface RouteDeps extends BuyNowDeps {
+  /** The read model (the stream processor's views). */
   items: ItemCatalogue;
   archive: PurchaseArchive;
   commands: CommandPublisher;
@@ -30,7 +32,7 @@ export interface RouteDeps extends BuyNowDeps {
   metrics: Metrics;
   adminToken: string;
   maxWaitSeconds: number;
-  /** How long POST /admin/items waits for the gate to show a new item before answering 202. */
+  /** How long POST /admin/items waits for the gate to sell a new item before answering 202. */
   listingWaitMs: number;
 }
 
@@ -55,23 +57,6 @@ export function preferredWaitMs(prefer: string | undefined, maxSeconds: number):
   return match?.[1] ? Math.min(Number(match[1]), maxSeconds) * 1000 : 0;
 }
 
-export function publicStatusOf(purchase: PurchaseRecord): {
-  status: 'pending' | 'confirmed' | 'rejected';
-  reason?: string;
-} {
-  switch (purchase.status) {
-    case 'confirmed':
-      return { status: 'confirmed' };
-    case 'rejected':
-      return { status: 'rejected', reason: purchase.reason ?? 'REJECTED' };
-    case 'withdrawn':
-      // The publish failed and the buyer was told so (503): nothing was bought.
-      return { status: 'rejected', reason: 'NOT_ACCEPTED' };
-    default:
-      return { status: 'pending' };
-  }
-}
-
 function purchaseBody(purchase: PurchaseRecord) {
   return {
     purchaseId: purchase.purchaseId,
@@ -81,10 +66,6 @@ function purchaseBody(purchase: PurchaseRecord) {
     ...publicStatusOf(purchase),
     statusUrl: `/purchases/${purchase.purchaseId}`,
   };
-}
-
-function itemBody(item: ItemView) {
-  return { ...item, startsAt: item.startsAt === null ? null : new Date(item.startsAt).toISOString() };
 }
 
 function rejectionBody(answer: Extract<BuyNowAnswer, { kind: 'rejected' }>) {
@@ -123,6 +104,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     }
     return Promise.resolve();
   };
+
+  // The gate knows an item as soon as its listing is decided; the read model may be a moment behind.
+  const isListed = async (itemId: string): Promise<boolean> =>
+    (await deps.gate.getAvailability(itemId)) !== null || (await deps.items.getItem(itemId)) !== null;
 
   // Without `Prefer: wait` the answer is always 202 (accepted; the body shows the status now), so
   // retries with one Idempotency-Key get the same answer. With it: 201 confirmed, 409 rejected, or
@@ -178,13 +163,13 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   });
 
   app.get('/items', { schema: listItemsSchema }, async () => ({
-    items: (await deps.items.listItems()).map(itemBody),
+    items: (await deps.items.listItems()).map(itemJson),
   }));
 
   app.get<{ Params: { id: string } }>('/items/:id', { schema: getItemSchema }, async (request) => {
     const item = await deps.items.getItem(request.params.id);
     if (!item) throw new GatewayError('ITEM_NOT_FOUND', 404, `no item ${request.params.id}`);
-    return itemBody(item);
+    return itemJson(item);
   });
 
   app.post<{ Body: ListItemBody }>(
@@ -193,8 +178,9 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     async (request, reply) => {
       const body = request.body;
       const itemId = body.itemId ?? deps.newId();
-      if (await deps.items.getItem(itemId))
+      if (await isListed(itemId))
         throw new GatewayError('ITEM_EXISTS', 409, `item ${itemId} is already listed`);
+      const startsAt = body.startsAt === undefined ? null : Date.parse(body.startsAt);
       const commandId = deps.newId();
       await publishOrUnavailable(deps.commands, {
         name: 'ListItem',
@@ -206,15 +192,31 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
           currency: body.currency,
           stock: body.stock,
           perBuyerLimit: body.perBuyerLimit,
-          startsAt: body.startsAt === undefined ? null : Date.parse(body.startsAt),
+          startsAt,
           requestedAt: deps.clock(),
         },
       });
-      // The listing is decided by the reservation service; wait briefly so the answer can show it live.
+      // The reservation service decides the listing; the answer waits until the gate sells the item
+      // (what a buyer needs), not for the stream processor's view, so listing never waits on the views.
       const deadline = Date.now() + deps.listingWaitMs;
       while (Date.now() < deadline) {
-        const item = await deps.items.getItem(itemId);
-        if (item) return reply.code(201).header('location', `/items/${itemId}`).send(itemBody(item));
+        if ((await deps.gate.getAvailability(itemId)) !== null) {
+          const item =
+            (await deps.items.getItem(itemId)) ??
+            listingView(
+              {
+                itemId,
+                title: body.title,
+                priceMinor: body.priceMinor,
+                currency: body.currency,
+                perBuyerLimit: body.perBuyerLimit,
+                startsAt,
+                stock: body.stock,
+              },
+              deps.clock(),
+            );
+          return reply.code(201).header('location', `/items/${itemId}`).send(itemJson(item));
+        }
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       return reply
@@ -229,8 +231,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     { schema: adjustStockSchema, onRequest: requireAdmin },
     async (request, reply) => {
       const itemId = request.params.id;
-      const before = await deps.items.getItem(itemId);
-      if (!before) throw new GatewayError('ITEM_NOT_FOUND', 404, `no item ${itemId}`);
+      if (!(await isListed(itemId))) throw new GatewayError('ITEM_NOT_FOUND', 404, `no item ${itemId}`);
       const commandId = deps.newId();
       await publishOrUnavailable(deps.commands, {
         name: 'AdjustStock',

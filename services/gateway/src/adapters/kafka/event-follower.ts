@@ -1,11 +1,11 @@
-// Follows item-events: keeps the Redis gate in step with SQL (versioned), records purchase outcomes,
-// updates the item view, and wakes requests waiting for those outcomes. One consumer group shared by
-// every gateway instance: each event is applied once, and every step is idempotent by version anyway.
+// Follows item-events: keeps the Redis gate in step with SQL (versioned), records purchase outcomes, and
+// wakes requests (and WebSocket watchers) waiting for those outcomes. One consumer group shared by every
+// gateway instance: each event is applied once, and every step is idempotent by version anyway. The item
+// views are the stream processor's, not folded here.
 import { decodeAs, schemasOnTopic, Topics, type ItemEvent } from '@buy-now/contracts';
 import { runBatchConsumer, type BatchConsumer, type KafkaClient, type DurableProducer } from '@buy-now/kafka';
 import type { Logger } from '@buy-now/observability';
 import type { PurchaseGate } from '../../domain/purchase-gate.js';
-import type { ItemViewStore } from '../redis/item-view-store.js';
 import type { OutcomeBus } from '../redis/outcome-bus.js';
 
 export interface EventFollowerDeps {
@@ -14,7 +14,6 @@ export interface EventFollowerDeps {
   /** item-events, possibly with a prefix. */
   topic: string;
   gate: PurchaseGate;
-  view: ItemViewStore;
   bus: OutcomeBus;
   logger: Logger;
   producerForDlq?: DurableProducer;
@@ -23,10 +22,9 @@ export interface EventFollowerDeps {
 }
 
 export async function applyItemEvent(
-  deps: Pick<EventFollowerDeps, 'gate' | 'view'>,
+  deps: Pick<EventFollowerDeps, 'gate'>,
   event: ItemEvent,
 ): Promise<string | null> {
-  await deps.view.apply(event);
   switch (event.name) {
     case 'ItemListed': {
       const e = event.value;

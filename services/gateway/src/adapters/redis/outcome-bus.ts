@@ -2,9 +2,9 @@
 // `Prefer: wait=N` on any instance wakes up at once. Redis pub/sub: a lost message only means a
 // waiter falls back to reading the purchase when its wait ends.
 import type { Redis } from 'ioredis';
-import type { OutcomeWaiter } from '../../domain/ports.js';
+import type { DecisionFeed, OutcomeWaiter } from '../../domain/ports.js';
 
-export interface OutcomeBus extends OutcomeWaiter {
+export interface OutcomeBus extends OutcomeWaiter, DecisionFeed {
   /** Announces decided purchase ids (one message per call). */
   announce(purchaseIds: readonly string[]): Promise<void>;
   start(): Promise<void>;
@@ -19,6 +19,7 @@ export function createOutcomeBus(options: {
 }): OutcomeBus {
   const { publisher, subscriber, channel } = options;
   const waiters = new Map<string, Set<(decided: boolean) => void>>();
+  const listeners = new Set<(purchaseIds: readonly string[]) => void>();
 
   const onMessage = (from: string, message: string) => {
     if (from !== channel) return;
@@ -29,13 +30,14 @@ export function createOutcomeBus(options: {
       return;
     }
     if (!Array.isArray(ids)) return;
-    for (const id of ids) {
-      if (typeof id !== 'string') continue;
+    const decided = ids.filter((id): id is string => typeof id === 'string');
+    for (const id of decided) {
       const set = waiters.get(id);
       if (!set) continue;
       waiters.delete(id);
       for (const wake of set) wake(true);
     }
+    if (decided.length > 0) for (const listener of listeners) listener(decided);
   };
 
   return {
@@ -47,6 +49,7 @@ export function createOutcomeBus(options: {
       subscriber.off('message', onMessage);
       for (const set of waiters.values()) for (const wake of set) wake(false);
       waiters.clear();
+      listeners.clear();
       await subscriber.unsubscribe(channel).catch(() => undefined);
     },
     async announce(purchaseIds) {
@@ -72,6 +75,10 @@ export function createOutcomeBus(options: {
       const timer = setTimeout(() => wake(false), timeoutMs);
       set.add(wake);
       return { decided, cancel: () => wake(false) };
+    },
+    onDecided(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     waiting: () => waiters.size,
   };

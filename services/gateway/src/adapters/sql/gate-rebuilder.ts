@@ -1,10 +1,10 @@
-// Rebuilds the Redis gate and item views from SQL, the authority, when Redis lost its data (no gate
-// epoch). Purchases in flight at that moment are not in SQL yet, so the gate may admit a few more
-// than remain; SQL still refuses them (SOLD_OUT): the one documented first-come-first-served exception.
+// Rebuilds the Redis gate from SQL, the authority, when Redis lost its data (no gate epoch). Purchases
+// in flight at that moment are not in SQL yet, so the gate may admit a few more than remain; SQL still
+// refuses them (SOLD_OUT): the one documented first-come-first-served exception. The item views come
+// back on their own: the stream processor restores its read model from the compacted stock-views topic.
 import type pg from 'pg';
 import type { Logger } from '@buy-now/observability';
 import type { PurchaseGate } from '../../domain/purchase-gate.js';
-import type { ItemViewStore } from '../redis/item-view-store.js';
 
 export interface GateRebuilder {
   /** Rebuilds when the gate has no epoch; returns the number of items restored (0: nothing to do). */
@@ -13,13 +13,8 @@ export interface GateRebuilder {
 
 interface ItemRow {
   item_id: string;
-  title: string;
-  price_minor: string;
-  currency: string;
   per_buyer_limit: number;
   starts_at_ms: string | null;
-  listed: number;
-  sold: number;
   remaining: number;
   version: string;
 }
@@ -27,7 +22,6 @@ interface ItemRow {
 export function createGateRebuilder(deps: {
   pool: pg.Pool;
   gate: PurchaseGate;
-  view: ItemViewStore;
   logger: Logger;
 }): GateRebuilder {
   let running: Promise<number> | undefined;
@@ -35,8 +29,8 @@ export function createGateRebuilder(deps: {
   const rebuild = async (): Promise<number> => {
     const started = Date.now();
     const { rows: items } = await deps.pool.query<ItemRow>(
-      `SELECT item_id, title, price_minor, currency, per_buyer_limit,
-              (extract(epoch from starts_at) * 1000)::bigint AS starts_at_ms, listed, sold, remaining, version
+      `SELECT item_id, per_buyer_limit, (extract(epoch from starts_at) * 1000)::bigint AS starts_at_ms,
+              remaining, version
          FROM items`,
     );
     const { rows: buyers } = await deps.pool.query<{ item_id: string; buyer_id: string; units: string }>(
@@ -63,18 +57,6 @@ export function createGateRebuilder(deps: {
         startsAt,
         confirmedUnitsByBuyer: unitsByItem.get(row.item_id) ?? {},
         lastAdmissionSeq: lastSeqByItem.get(row.item_id) ?? 0,
-      });
-      await deps.view.restore({
-        itemId: row.item_id,
-        version: Number(row.version),
-        title: row.title,
-        priceMinor: Number(row.price_minor),
-        currency: row.currency.trim(),
-        perBuyerLimit: row.per_buyer_limit,
-        startsAt,
-        listed: row.listed,
-        sold: row.sold,
-        remaining: row.remaining,
       });
     }
     await deps.gate.markGateRebuilt();

@@ -1,0 +1,118 @@
+// Redis loses its data: the processor brings the read model back from the compacted stock-views topic
+// (not by refolding item-events), and events arriving around the loss are still folded exactly once.
+import type { ItemEvent } from '@buy-now/contracts';
+import { waitFor } from '@buy-now/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { foldStockViews } from '../src/domain/stock-view.js';
+import { viewsEpochKey } from '../src/views-restore.js';
+import { ItemScript } from './support/item-script.js';
+import { startTestSystem, type ProcessorChild, type TestSystem } from './support/system.js';
+
+let system: TestSystem;
+let processor: ProcessorChild;
+
+beforeAll(async () => {
+  system = await startTestSystem();
+  processor = await system.startProcessorChild();
+});
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+/** What a Redis that lost its data looks like to this system: none of its keys. */
+async function loseRedisData(): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await system.redis.scan(
+      cursor,
+      'MATCH',
+      `${system.config.REDIS_KEY_PREFIX}*`,
+      'COUNT',
+      1000,
+    );
+    cursor = next;
+    if (keys.length > 0) deleted += await system.redis.del(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+const byItemId = (views: Iterable<{ itemId: string }>) =>
+  [...views].sort((a, b) => a.itemId.localeCompare(b.itemId));
+
+const T0 = Date.now() - 60_000;
+
+describe('the read model after Redis lost its data', () => {
+  const scripts = [0, 1, 2, 3].map((i) => new ItemScript(`restore-${i}`, { stock: 400, at: T0 }));
+  scripts[3]?.adjust(T0 + 5, 100);
+  for (let n = 0; n < 300; n++) for (const script of scripts) script.buy(T0 + 10 + n);
+  const events = (from: number, to: number): ItemEvent[] =>
+    scripts.flatMap((script) => script.events.slice(from, to));
+
+  it('is restored from stock-views, identical, and logged', async () => {
+    const marker = viewsEpochKey(system.config.REDIS_KEY_PREFIX);
+    expect(await system.redis.exists(marker)).toBe(1);
+
+    await system.produce(events(0, 150));
+    await system.waitUntilCaughtUp();
+    const before = await system.views.list();
+    expect(before).toEqual(byItemId(foldStockViews(new Map(), events(0, 150)).views.values()));
+    expect(before).toHaveLength(4);
+
+    expect(await loseRedisData()).toBeGreaterThan(4);
+    expect(await system.views.list()).toEqual([]);
+
+    const restored = await waitFor(
+      'the read model restored',
+      async () => {
+        const views = await system.views.list();
+        return views.length === before.length ? views : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+    expect(restored).toEqual(before);
+    expect(await system.redis.exists(marker)).toBe(1);
+    await waitFor('the restore logged', () =>
+      processor.output().includes('read model restored from stock-views') ? true : undefined,
+    );
+    const line = processor
+      .output()
+      .split('\n')
+      .find((l) => l.includes('read model restored from stock-views'));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({ items: 4, written: 4 });
+  });
+
+  it('folds every event exactly once when Redis loses its data while events flow', async () => {
+    const rest = events(150, Number.MAX_SAFE_INTEGER);
+    const half = Math.floor(rest.length / 2);
+    const producing = system.produce(rest.slice(0, half));
+    await loseRedisData();
+    await producing;
+    await system.produce(rest.slice(half));
+    await system.waitUntilCaughtUp();
+
+    const all = scripts.flatMap((script) => script.events);
+    const expected = byItemId(foldStockViews(new Map(), all).views.values());
+    let seen: unknown;
+    const views = await waitFor(
+      'the views of every event',
+      async () => {
+        const list = await system.views.list();
+        seen = list.map((view) => [view.itemId, view.version, view.sold]);
+        return JSON.stringify(list) === JSON.stringify(expected) ? list : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, describe: () => seen },
+    );
+    expect(views).toEqual(expected);
+    expect(views.map((view) => [view.itemId, view.sold, view.available])).toEqual([
+      ['restore-0', 300, 100],
+      ['restore-1', 300, 100],
+      ['restore-2', 300, 100],
+      ['restore-3', 300, 200],
+    ]);
+    // The compacted topic agrees with the restored read model.
+    const latest = await system.latestStockViews();
+    for (const view of views) expect(latest.get(view.itemId)).toEqual(view);
+  });
+});
