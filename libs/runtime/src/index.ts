@@ -1,0 +1,1 @@
+export { runService, type RunningService, type ServiceProcess } from './run-service.js';
