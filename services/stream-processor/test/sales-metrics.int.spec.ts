@@ -53,8 +53,10 @@ describe('sales metrics', () => {
 
     const records = await waitFor('every window to close and be published', async () => {
       const all = distinct(await system.salesMetrics());
-      const orders = all.filter((r) => r.itemId === ALL_ITEMS).reduce((sum, r) => sum + r.orders, 0);
-      return orders === 60 ? all : undefined;
+      // Each series closes its windows on its own: wait for all three, not just '*'.
+      const orders = (itemId: string) =>
+        all.filter((r) => r.itemId === itemId).reduce((sum, r) => sum + r.orders, 0);
+      return orders(ALL_ITEMS) === 60 && orders('m-a') === 40 && orders('m-b') === 20 ? all : undefined;
     });
     expect(byWindow(records, 'm-a')).toEqual({
       0: { orders: 15, units: 15 },
