@@ -58,6 +58,20 @@ export interface BatchConsumerOptions<T> {
   retryBackoff?: BackoffOptions;
   /** Called when the consumer stopped for good on an error kafkajs will not recover from. */
   onFatalError?: (error: KafkaError) => void;
+  /** Called after each batch was handled and committed (metrics: batch size, time, lag). */
+  onBatchHandled?: (stats: BatchStats) => void;
+}
+
+export interface BatchStats {
+  topic: string;
+  partition: number;
+  /** Records handed to the handler (dead letters not counted). */
+  records: number;
+  deadLettered: number;
+  /** From fetch to commit, including retries. */
+  durationMs: number;
+  /** Records behind the partition's high watermark once this batch was committed. */
+  lag: number;
 }
 
 export type BatchConsumerState = 'running' | 'stopping' | 'stopped' | 'crashed';
@@ -75,6 +89,8 @@ export interface BatchConsumerHealth {
   consecutiveFailures: number;
   lastError?: string;
   lastBatchAt?: string;
+  /** Records behind the high watermark per `topic:partition`, as of the last batch handled there. */
+  lag: Record<string, number>;
 }
 
 export interface BatchConsumer {
@@ -126,6 +142,7 @@ export async function runBatchConsumer<T = Buffer | null>(
     recordsHandled: 0,
     recordsDeadLettered: 0,
     consecutiveFailures: 0,
+    lag: {},
   };
 
   // Dead letters only exist when records are decoded; without a decoder nothing is refused.
@@ -159,6 +176,8 @@ export async function runBatchConsumer<T = Buffer | null>(
       partitions.map((partition) => `${topic}:${partition}`),
     );
     health.assignment = assignment;
+    // Lag of partitions that moved to another member is theirs to report now.
+    for (const key of Object.keys(health.lag)) if (!assignment.includes(key)) delete health.lag[key];
     logger.info({ assignment, memberId: event.payload.memberId }, 'Joined Kafka consumer group');
   });
   consumer.on(consumer.events.CRASH, (event) => {
@@ -206,6 +225,7 @@ export async function runBatchConsumer<T = Buffer | null>(
   async function handleFetchedBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (batch.isEmpty()) return;
+    const started = Date.now();
     const { topic, partition } = batch;
     const records = batch.messages.map((message) => toConsumedRecord(topic, partition, message));
     const decoded: DecodedRecord<T>[] = [];
@@ -254,6 +274,16 @@ export async function runBatchConsumer<T = Buffer | null>(
     health.batchesHandled++;
     health.recordsHandled += decoded.length;
     health.lastBatchAt = new Date().toISOString();
+    const lag = Math.max(0, Number(batch.offsetLag()));
+    health.lag[`${topic}:${partition}`] = lag;
+    options.onBatchHandled?.({
+      topic,
+      partition,
+      records: decoded.length,
+      deadLettered: undecodable.length,
+      durationMs: Date.now() - started,
+      lag,
+    });
     if (payload.isRunning() && !payload.isStale()) await payload.heartbeat();
   }
 
@@ -343,12 +373,18 @@ export async function runBatchConsumer<T = Buffer | null>(
           if (ownsDlqProducer) await dlqProducer?.stop();
           health.state = 'stopped';
           health.assignment = [];
+          health.lag = {};
           logger.info({ batchesHandled: health.batchesHandled }, 'Kafka consumer stopped');
         }
       })();
       return stopping;
     },
     isRunning: () => health.state === 'running',
-    health: () => ({ ...health, topics: [...health.topics], assignment: [...health.assignment] }),
+    health: () => ({
+      ...health,
+      topics: [...health.topics],
+      assignment: [...health.assignment],
+      lag: { ...health.lag },
+    }),
   };
 }

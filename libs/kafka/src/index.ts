@@ -32,6 +32,7 @@ export {
   runBatchConsumer,
   type BatchConsumer,
   type BatchConsumerHealth,
+  type BatchStats,
   type BatchConsumerOptions,
   type BatchConsumerState,
   type BatchContext,

@@ -40,3 +40,56 @@ export function createMetrics(service: string, options: { defaultMetrics?: boole
     contentType: registry.contentType,
   };
 }
+
+/** What a consumer reports after each batch; matches the Kafka library's batch stats. */
+export interface ConsumedBatchStats {
+  topic: string;
+  partition: number;
+  records: number;
+  deadLettered: number;
+  durationMs: number;
+  lag: number;
+}
+
+/**
+ * The metrics every consumer shares: records handled and dead-lettered, batch size and time, and the
+ * lag (records behind the high watermark) of each partition it owns, labelled by consumer group.
+ * Register once per process; the returned function gives one observer per consumer group.
+ */
+export function createConsumerMetrics(
+  metrics: Metrics,
+): (group: string) => (stats: ConsumedBatchStats) => void {
+  const records = metrics.counter('consumer_records_total', 'Records handled by a consumer', [
+    'group',
+    'topic',
+  ]);
+  const deadLettered = metrics.counter(
+    'consumer_dead_letters_total',
+    'Records sent to the dead-letter topic',
+    ['group', 'topic'],
+  );
+  const batchRecords = metrics.histogram(
+    'consumer_batch_records',
+    'Records per consumed batch',
+    ['group'],
+    [1, 10, 50, 100, 250, 500, 1000, 5000],
+  );
+  const batchSeconds = metrics.histogram(
+    'consumer_batch_seconds',
+    'From fetch to commit of one batch',
+    ['group'],
+    [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+  );
+  const lag = metrics.gauge('consumer_lag', 'Records behind the high watermark, per partition', [
+    'group',
+    'topic',
+    'partition',
+  ]);
+  return (group) => (stats) => {
+    records.inc({ group, topic: stats.topic }, stats.records);
+    if (stats.deadLettered > 0) deadLettered.inc({ group, topic: stats.topic }, stats.deadLettered);
+    batchRecords.observe({ group }, stats.records);
+    batchSeconds.observe({ group }, stats.durationMs / 1000);
+    lag.set({ group, topic: stats.topic, partition: String(stats.partition) }, stats.lag);
+  };
+}
