@@ -22,6 +22,9 @@ const schema = z.object({
   DECIDE_MODE: z.enum(['batch', 'single']).default('batch'),
   /** How long a dead instance holds its partitions before the group reassigns them (recovery time). */
   KAFKA_SESSION_TIMEOUT_MS: env.int(10_000, 6_000, 300_000),
+  /** GET /metrics, /healthz, /readyz; 0 picks a free port (logged at start). */
+  OPS_PORT: env.port(0),
+  OPS_HOST: env.string('127.0.0.1'),
   LOG_LEVEL: env.logLevel(),
 });
 

@@ -15,7 +15,14 @@ import {
   runBatchConsumer,
   type BatchConsumer,
 } from '@buy-now/kafka';
-import { createMetrics, type Logger } from '@buy-now/observability';
+import {
+  createConsumerMetrics,
+  createMetrics,
+  probe,
+  startOpsServer,
+  type Logger,
+  type OpsServer,
+} from '@buy-now/observability';
 import { migratePostgres } from '@buy-now/sql-schema';
 import pg from 'pg';
 import { createPostgresStore } from './adapters/sql/index.js';
@@ -33,6 +40,8 @@ import {
 export interface RunningReservation {
   store: ReservationStore;
   consumer: BatchConsumer;
+  /** host:port of GET /metrics, /healthz, /readyz. */
+  opsAddress: string;
   /** Publishes every unpublished outbox row now (oldest first). */
   publishOutbox(): Promise<number>;
   stop(): Promise<void>;
@@ -79,12 +88,6 @@ export async function startReservation(
     [],
     [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
   );
-  const batchSize = metrics.histogram(
-    'batch_commands',
-    'Commands per consumed batch',
-    [],
-    [1, 10, 50, 100, 250, 500, 1000, 5000],
-  );
 
   const encodeEvent = (event: ItemEvent): OutboxRecord => {
     const record = encode(event.name, event.value);
@@ -130,7 +133,22 @@ export async function startReservation(
     );
     txSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     const decision = persisted.decision.itemDecision;
-    for (const purchase of decision.purchases) decided.inc({ outcome: purchase.status });
+    for (const purchase of decision.purchases) {
+      decided.inc({ outcome: purchase.status });
+      // One line per purchase at debug: with LOG_LEVEL=debug a purchaseId can be followed from the
+      // gateway's admission through this decision to the views.
+      log.debug(
+        {
+          purchaseId: purchase.purchaseId,
+          itemId,
+          buyerId: purchase.buyerId,
+          status: purchase.status,
+          reason: purchase.reason ?? undefined,
+          itemVersion: purchase.itemVersion,
+        },
+        'purchase decided',
+      );
+    }
     for (const ignored of decision.ignored) {
       decided.inc({ outcome: 'ignored' });
       if (ignored.reason !== 'PURCHASE_ALREADY_DECIDED' && ignored.reason !== 'COMMAND_ALREADY_PROCESSED') {
@@ -159,8 +177,9 @@ export async function startReservation(
   await publishOutbox(); // rows a previous run committed but did not publish go first
 
   const allowed = schemasOnTopic[Topics.itemCommands];
+  const groupId = `${config.TOPIC_PREFIX}reservation`;
   const consumer = await runBatchConsumer<ItemCommand>(kafka, {
-    groupId: `${config.TOPIC_PREFIX}reservation`,
+    groupId,
     topics: [itemCommandsTopic],
     fromBeginning: true,
     logger: log,
@@ -168,13 +187,13 @@ export async function startReservation(
     partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     heartbeatIntervalMs: 1_000,
+    onBatchHandled: createConsumerMetrics(metrics)(groupId),
     decode: (record) => {
       const decoded = decodeAs(allowed, record.headers, record.value);
       return { name: decoded.name, value: decoded.value } as ItemCommand;
     },
     handleBatch: async (records, ctx) => {
       const commands = records.map((r) => r.message);
-      batchSize.observe(commands.length);
       const toPublish: OutboxRow[] = [];
       if (config.DECIDE_MODE === 'single') {
         for (const command of commands) {
@@ -200,6 +219,29 @@ export async function startReservation(
   }, config.OUTBOX_SWEEP_MS);
   sweeper.unref();
 
+  let ops: OpsServer | undefined;
+  ops = await startOpsServer({
+    metrics,
+    logger: log,
+    host: config.OPS_HOST,
+    port: config.OPS_PORT,
+    readiness: async () => {
+      const health = consumer.health();
+      return [
+        await probe('sql', () => store.ping()),
+        await probe('kafka', async () => {
+          if (producer.isStopped()) throw new Error('producer stopped');
+          await producer.connect();
+        }),
+        {
+          name: 'item-commands-consumer',
+          ok: health.state === 'running',
+          detail: `${health.state}, ${health.recordsHandled} records, lag ${JSON.stringify(health.lag)}`,
+        },
+      ];
+    },
+  });
+
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
@@ -211,8 +253,10 @@ export async function startReservation(
       );
       await producer.stop();
       await store.close();
+      await ops?.close();
+      ops = undefined;
       log.info('reservation stopped');
     })());
 
-  return { store, consumer, publishOutbox, stop };
+  return { store, consumer, opsAddress: ops.address, publishOutbox, stop };
 }

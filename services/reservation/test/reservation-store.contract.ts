@@ -181,6 +181,10 @@ export function describeReservationStoreContract(
       );
     });
 
+    it('answers a ping while the database is reachable', async () => {
+      await expect(store().ping()).resolves.toBeUndefined();
+    });
+
     it('returns nothing for what does not exist', async () => {
       expect(await store().getItem(newItemId('missing'))).toBeNull();
       expect(await store().getPurchase(newItemId('missing-purchase'))).toBeNull();

@@ -28,6 +28,9 @@ const schema = z.object({
   KAFKA_SESSION_TIMEOUT_MS: env.int(30_000, 6_000, 300_000),
   /** Partitions handled at the same time by this instance. */
   PARTITIONS_CONCURRENTLY: env.int(4, 1, 64),
+  /** GET /metrics, /healthz, /readyz; 0 picks a free port (logged at start). */
+  OPS_PORT: env.port(0),
+  OPS_HOST: env.string('127.0.0.1'),
   LOG_LEVEL: env.logLevel(),
 });
 

@@ -19,7 +19,14 @@ import {
   type BatchConsumer,
   type DurableProducer,
 } from '@buy-now/kafka';
-import type { Logger } from '@buy-now/observability';
+import {
+  createConsumerMetrics,
+  createMetrics,
+  probe,
+  startOpsServer,
+  type Logger,
+  type OpsServer,
+} from '@buy-now/observability';
 import { createStockViewStore, type StockViewStore } from '@buy-now/read-model';
 import { Redis } from 'ioredis';
 import { createSalesStateStore } from './adapters/redis/sales-state-store.js';
@@ -34,6 +41,8 @@ export interface RunningStreamProcessor {
   consumer: BatchConsumer;
   views: StockViewStore;
   sales: SalesMetricsRecorder;
+  /** host:port of GET /metrics, /healthz, /readyz. */
+  opsAddress: string;
   /** Finishes the batch in hand (committed), flushes the producer, closes connections. */
   stop(): Promise<void>;
 }
@@ -47,6 +56,9 @@ export async function startStreamProcessor(
 ): Promise<RunningStreamProcessor> {
   const log = logger.child({});
   const names = namesOf(config);
+  const metrics = createMetrics('stream-processor');
+  const eventsFolded = metrics.counter('events_folded_total', 'item-events folded into the views', ['event']);
+  const viewsPublished = metrics.counter('views_published_total', 'Changed stock views published');
 
   const redis = new Redis(config.REDIS_URL, {
     // Fail a command fast: the runner retries the whole batch with backoff, which is what we want.
@@ -117,6 +129,15 @@ export async function startStreamProcessor(
       throw new StreamProcessorError('VIEWS_LOST', 'the read model was lost while this batch was folded');
     }
     for (const anomaly of fold.anomalies) log.warn(anomaly, 'item event does not follow its view');
+    for (const event of events) {
+      eventsFolded.inc({ event: event.name });
+      if (event.name === 'ItemBought' || event.name === 'PurchaseRejected') {
+        log.debug(
+          { purchaseId: event.value.purchaseId, itemId: event.value.itemId, event: event.name },
+          'purchase folded into the views',
+        );
+      }
+    }
     const changed = [...fold.changed].map((itemId) => fold.views.get(itemId) as StockView);
     // stock-views first: had Redis been written first, a crash in between would leave a view that the
     // redelivered events no longer change, and so would never be published.
@@ -124,6 +145,7 @@ export async function startStreamProcessor(
       changed.map((view) => producer.send({ topic: names.stockViewsTopic, ...encode('StockView', view) })),
     );
     await views.applyMany(changed);
+    viewsPublished.inc(changed.length);
 
     const factsBySeries = new Map<string, SalesFact[]>();
     const addFact = (series: string, fact: SalesFact) => {
@@ -155,6 +177,7 @@ export async function startStreamProcessor(
     partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     heartbeatIntervalMs: Math.min(3_000, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 3)),
+    onBatchHandled: createConsumerMetrics(metrics)(names.groupId),
     decode: (record) => {
       const decoded = decodeAs(allowed, record.headers, record.value);
       return { name: decoded.name, value: decoded.value } as ItemEvent;
@@ -186,6 +209,32 @@ export async function startStreamProcessor(
   }, 1_000);
   restoreTimer.unref();
 
+  let ops: OpsServer | undefined;
+  ops = await startOpsServer({
+    metrics,
+    logger: log,
+    host: config.OPS_HOST,
+    port: config.OPS_PORT,
+    readiness: async () => {
+      const health = consumer.health();
+      return [
+        await probe('redis', () => redis.ping()),
+        await probe('kafka', async () => {
+          if (producer.isStopped()) throw new Error('producer stopped');
+          await producer.connect();
+        }),
+        {
+          name: 'item-events-consumer',
+          ok: health.state === 'running',
+          detail: `${health.state}, ${health.recordsHandled} records, lag ${JSON.stringify(health.lag)}`,
+        },
+      ];
+    },
+  }).catch(async (error: unknown) => {
+    await consumer.stop();
+    return abandon(error);
+  });
+
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
@@ -197,10 +246,12 @@ export async function startStreamProcessor(
       await consumer.stop();
       await producer.stop();
       await redis.quit().catch(() => redis.disconnect());
+      await ops?.close();
+      ops = undefined;
       log.info('stream-processor stopped');
     })());
 
-  return { consumer, views, sales, stop };
+  return { consumer, views, sales, opsAddress: ops.address, stop };
 }
 
 async function publishSalesMetrics(

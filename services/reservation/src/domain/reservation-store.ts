@@ -95,6 +95,8 @@ export interface ReservationStore {
   getPurchase(purchaseId: string): Promise<PurchaseRow | null>;
   /** The item's stored events from `fromVersion` (default 1), in version order. */
   itemEvents(itemId: string, fromVersion?: number): Promise<StoredItemEvent[]>;
+  /** Resolves when the database answers a trivial query (readiness). */
+  ping(): Promise<void>;
   /** Ends the connection pool if the store created it. */
   close(): Promise<void>;
 }

@@ -207,6 +207,10 @@ export async function createMssqlStore(options: MssqlStoreOptions): Promise<Rese
       }));
     },
 
+    async ping() {
+      await run(() => pool.request().query('SELECT 1'));
+    },
+
     async close() {
       if (ownsPool) await run(() => pool.close());
     },

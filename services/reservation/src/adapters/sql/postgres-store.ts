@@ -194,6 +194,10 @@ export function createPostgresStore(options: PostgresStoreOptions): ReservationS
       }));
     },
 
+    async ping() {
+      await query('SELECT 1');
+    },
+
     async close() {
       if (ownsPool) await pool.end();
     },
