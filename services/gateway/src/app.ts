@@ -5,6 +5,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '@buy-now/observability';
 import { registerErrorHandling } from './adapters/http/error-handler.js';
+import { registerRequestMetrics } from './adapters/http/request-metrics.js';
 import { registerRoutes, type RouteDeps } from './adapters/http/routes.js';
 import { registerLiveRoute, type LiveRouteOptions } from './adapters/ws/live-route.js';
 
@@ -32,6 +33,7 @@ export async function buildGatewayApp(deps: RouteDeps, options: GatewayAppOption
     forceCloseConnections: 'idle',
   });
   registerErrorHandling(app);
+  registerRequestMetrics(app, deps.metrics);
   await app.register(swagger, {
     openapi: {
       info: {

@@ -7,7 +7,7 @@ import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import { Topics } from '@buy-now/contracts';
 import { createDurableProducer, createKafkaClient, type BatchConsumer } from '@buy-now/kafka';
-import { createMetrics, type Logger } from '@buy-now/observability';
+import { createConsumerMetrics, createMetrics, type Logger } from '@buy-now/observability';
 import { createStockViewStore } from '@buy-now/read-model';
 import { buildGatewayApp } from './app.js';
 import type { GatewayConfig } from './config.js';
@@ -86,16 +86,18 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const rebuilder = createGateRebuilder({ pool, gate, logger: log });
   await rebuilder.rebuildIfLost();
 
+  const followerGroup = `${config.TOPIC_PREFIX}gateway-follower`;
   let follower: BatchConsumer | undefined;
   follower = await startEventFollower({
     client: kafka,
-    groupId: `${config.TOPIC_PREFIX}gateway-follower`,
+    groupId: followerGroup,
     topic: `${config.TOPIC_PREFIX}${Topics.itemEvents}`,
     gate,
     bus,
     logger: log,
     producerForDlq: producer,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    onBatchHandled: createConsumerMetrics(metrics)(followerGroup),
   });
 
   const hub = createLiveHub({

@@ -120,6 +120,8 @@ export interface ServiceChild {
   stop(signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /** The last lines it printed, for failure messages. */
   output(): string;
+  /** Every line it printed (up to the last 20,000). */
+  lines(): readonly string[];
 }
 
 export type ReservationChild = ServiceChild;
@@ -142,6 +144,7 @@ async function startChild(spec: ChildSpec): Promise<ServiceChild> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
+  const everyLine: string[] = [];
   let running = true;
   let signalConsuming: () => void = () => undefined;
   const consuming = new Promise<void>((resolve) => {
@@ -159,6 +162,8 @@ async function startChild(spec: ChildSpec): Promise<ServiceChild> {
       if (line.includes(spec.ready)) signalConsuming();
       lines.push(line.length > 600 ? `${line.slice(0, 600)}…` : line);
       if (lines.length > 40) lines.shift();
+      everyLine.push(line);
+      if (everyLine.length > 20_000) everyLine.shift();
     }
   };
   child.stdout?.on('data', keep);
@@ -176,6 +181,7 @@ async function startChild(spec: ChildSpec): Promise<ServiceChild> {
       }
     },
     output: () => lines.join('\n'),
+    lines: () => everyLine,
   };
   const started = await Promise.race([
     consuming.then(() => 'consuming' as const),
@@ -194,6 +200,10 @@ async function startChild(spec: ChildSpec): Promise<ServiceChild> {
 export interface SystemOptions {
   /** Extra gateway settings, e.g. { RECONCILE_AFTER_MS: '1000' }. */
   gatewayEnv?: Record<string, string>;
+  /** Extra settings of the reservation and stream processor children, e.g. { LOG_LEVEL: 'debug' }. */
+  childEnv?: Record<string, string>;
+  /** The gateway's logger; default silent. */
+  gatewayLogger?: Logger;
 }
 
 export interface TestSystem {
@@ -258,6 +268,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
       KAFKA_BROKERS: servers.kafkaBrokers.join(','),
       DATABASE_URL: database.url,
       TOPIC_PREFIX: topicPrefix,
+      ...options.childEnv,
     },
   };
   const processorChild: ChildSpec = {
@@ -272,6 +283,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
       REDIS_KEY_PREFIX: redisPrefix,
       // The broker's minimum: a killed processor's partitions move on after 6 s, not 30.
       KAFKA_SESSION_TIMEOUT_MS: '6000',
+      ...options.childEnv,
     },
   };
   const config = loadGatewayConfig({
@@ -288,7 +300,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
   const [startedReservation, startedProcessor, startedGateway] = await Promise.allSettled([
     startChild(reservationChild),
     startChild(processorChild),
-    startGateway({ ...config, PORT: 0, HOST: '127.0.0.1' }, logger),
+    startGateway({ ...config, PORT: 0, HOST: '127.0.0.1' }, options.gatewayLogger ?? logger),
   ]);
   if (
     startedReservation.status === 'rejected' ||

@@ -3,7 +3,13 @@
 // gateway instance: each event is applied once, and every step is idempotent by version anyway. The item
 // views are the stream processor's, not folded here.
 import { decodeAs, schemasOnTopic, Topics, type ItemEvent } from '@buy-now/contracts';
-import { runBatchConsumer, type BatchConsumer, type KafkaClient, type DurableProducer } from '@buy-now/kafka';
+import {
+  runBatchConsumer,
+  type BatchConsumer,
+  type BatchStats,
+  type DurableProducer,
+  type KafkaClient,
+} from '@buy-now/kafka';
 import type { Logger } from '@buy-now/observability';
 import type { PurchaseGate } from '../../domain/purchase-gate.js';
 import type { OutcomeBus } from '../redis/outcome-bus.js';
@@ -19,6 +25,7 @@ export interface EventFollowerDeps {
   producerForDlq?: DurableProducer;
   sessionTimeoutMs?: number;
   onApplied?: (event: ItemEvent) => void;
+  onBatchHandled?: (stats: BatchStats) => void;
 }
 
 export async function applyItemEvent(
@@ -97,6 +104,7 @@ export function startEventFollower(deps: EventFollowerDeps): Promise<BatchConsum
     logger: deps.logger,
     ...(deps.producerForDlq ? { producerForDlq: deps.producerForDlq } : {}),
     ...(deps.sessionTimeoutMs ? { sessionTimeoutMs: deps.sessionTimeoutMs } : {}),
+    ...(deps.onBatchHandled ? { onBatchHandled: deps.onBatchHandled } : {}),
     decode: (record) => {
       const decoded = decodeAs(allowed, record.headers, record.value);
       return { name: decoded.name, value: decoded.value } as ItemEvent;
@@ -106,7 +114,13 @@ export function startEventFollower(deps: EventFollowerDeps): Promise<BatchConsum
       // In log order: versions of one item must be applied in the order they were written.
       for (const record of records) {
         const purchaseId = await applyItemEvent(deps, record.message);
-        if (purchaseId) decided.push(purchaseId);
+        if (purchaseId) {
+          decided.push(purchaseId);
+          deps.logger.debug(
+            { purchaseId, itemId: record.message.value.itemId, event: record.message.name },
+            'purchase outcome applied to the gate',
+          );
+        }
         deps.onApplied?.(record.message);
       }
       await deps.bus.announce(decided);
