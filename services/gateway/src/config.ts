@@ -4,6 +4,12 @@ import { ConfigError, env, loadConfig, z } from '@buy-now/config';
 const schema = z.object({
   HOST: env.string('127.0.0.1'),
   PORT: env.port(3000),
+  /**
+   * Connections the kernel queues before the gateway accepts them (capped by net.core.somaxconn). A
+   * flash sale opens thousands in the same second; Node's default of 511 overflows, and the overflow
+   * reaches buyers as connection resets.
+   */
+  LISTEN_BACKLOG: env.int(4_096, 1, 65_535),
   KAFKA_BROKERS: env.brokers(),
   REDIS_URL: env.url('redis://127.0.0.1:6379', ['redis', 'rediss']),
   DATABASE_URL: env.url('postgres://postgres@127.0.0.1:5432/buy_now', ['postgres', 'postgresql']),

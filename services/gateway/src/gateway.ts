@@ -232,7 +232,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       },
     },
   );
-  const address = await app.listen({ host: config.HOST, port: config.PORT });
+  const address = await app.listen({ host: config.HOST, port: config.PORT, backlog: config.LISTEN_BACKLOG });
   log.info({ address }, 'gateway listening');
 
   let stopping: Promise<void> | undefined;
