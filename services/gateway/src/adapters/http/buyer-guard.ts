@@ -103,7 +103,8 @@ export function createBuyerGuard(options: BuyerGuardOptions): BuyerGuard {
         request.buyerId = verifyBuyerToken(token, { secret: options.secret, now: options.clock() }).buyerId;
         return Promise.resolve();
       } catch (error) {
-        if (!isBuyerTokenError(error)) return Promise.reject(error);
+        if (!isBuyerTokenError(error))
+          return Promise.reject(error instanceof Error ? error : new Error(String(error)));
         reply.header('www-authenticate', 'Bearer realm="buy-now", error="invalid_token"');
         return Promise.reject(new GatewayError(error.code, 401, error.message));
       }
