@@ -25,7 +25,7 @@ local nextTat = tat + interval
 if nextTat - now > window then
   return math.ceil(nextTat - now - window)
 end
-redis.call('SET', KEYS[1], string.format('%.0f', nextTat), 'PX', math.ceil((nextTat - now) / 1000))
+redis.call('SET', KEYS[1], string.format('%.0f', nextTat), 'PX', math.max(1, math.ceil((nextTat - now) / 1000)))
 return 0
 `;
 
