@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, openSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { signBuyerToken } from '@buy-now/buyer-auth';
 
 const { values: args } = parseArgs({
   options: {
@@ -16,12 +17,18 @@ const { values: args } = parseArgs({
 const rate = Math.max(1, Number(args.rate));
 const base = `http://127.0.0.1:${args.port}`;
 const adminToken = process.env.ADMIN_TOKEN ?? `demo-${randomBytes(12).toString('hex')}`;
+const buyerTokenSecret = process.env.BUYER_TOKEN_SECRET ?? randomBytes(32).toString('hex');
 const logDir = 'infra/.run/demo';
 mkdirSync(logDir, { recursive: true });
 
 const env = {
   ...process.env,
   ADMIN_TOKEN: adminToken,
+  BUYER_TOKEN_SECRET: buyerTokenSecret,
+  // Demo mode: POST /dev/buyer-tokens hands out tokens and the seed API answers (never in production).
+  DEMO_MODE: 'true',
+  // The whole crowd comes from 127.0.0.1: the per-address limit is raised so it does not stop the show.
+  RATE_LIMIT_IP_MAX: process.env.RATE_LIMIT_IP_MAX ?? '1000000',
   PORT: args.port,
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
 };
@@ -142,12 +149,25 @@ Buy Now demo is running.
   one item     ${base}/items/${demoItems[0].itemId}
   API docs     ${base}/docs
   metrics      ${base}/metrics
-  buy one      curl -X POST ${base}/items/${demoItems[0].itemId}/buy-now -H 'content-type: application/json' \\
-                 -H "Idempotency-Key: $(uuidgen || date +%s%N)" -H 'Prefer: wait=5' -d '{"buyerId":"you"}'
+  a token      TOKEN=$(curl -s -X POST ${base}/dev/buyer-tokens | sed -E 's/.*"token":"([^"]+)".*/\\1/')
+  buy one      curl -X POST ${base}/items/${demoItems[0].itemId}/buy-now -H "Authorization: Bearer $TOKEN" \\
+                 -H 'content-type: application/json' -H "Idempotency-Key: $(uuidgen || date +%s%N)" \\
+                 -H 'Prefer: wait=5' -d '{}'
   admin token  ${adminToken}
   logs         ${logDir}/
 A crowd of buyers sends ${rate} requests/s (change with --rate). Ctrl-C stops everything.
 `);
+
+// The crowd signs its own tokens with the gateway's secret (as a login service would).
+const tokens = new Map();
+function tokenOf(buyerId) {
+  let token = tokens.get(buyerId);
+  if (token === undefined) {
+    token = signBuyerToken({ secret: buyerTokenSecret, buyerId, ttlSeconds: 24 * 3_600 });
+    tokens.set(buyerId, token);
+  }
+  return token;
+}
 
 const counts = { sent: 0, accepted: 0, soldOut: 0, limit: 0, notStarted: 0, other: 0, failed: 0 };
 const soldOutSince = new Map();
@@ -161,8 +181,8 @@ async function buyOnce() {
     const answer = await api(
       'POST',
       `/items/${live.itemId}/buy-now`,
-      { buyerId: buyer },
-      { 'idempotency-key': randomUUID() },
+      {},
+      { 'idempotency-key': randomUUID(), authorization: `Bearer ${tokenOf(buyer)}` },
     );
     if (answer.status === 202) counts.accepted++;
     else if (answer.status === 409) {

@@ -6,6 +6,7 @@
 //   rate   — open loop at R requests/s over C connections; latency counts from the scheduled send,
 //            so a server that falls behind is not flattered (no coordinated omission).
 import { parentPort, workerData } from 'node:worker_threads';
+import { presign, tokenOf } from './buyer-tokens.mjs';
 import { HttpConnection, getHead, jsonPostHead } from './raw-http.mjs';
 
 const now = () => performance.now();
@@ -31,9 +32,11 @@ class Samples {
   }
 }
 
-function requestBuilder(port, recipe) {
+/** `count`: how many buy requests the phase may send at most; their tokens are signed now, untimed. */
+function requestBuilder(port, recipe, count = 0) {
   switch (recipe.kind) {
     case 'buy':
+      presign(recipe.tag, Math.min(count, 500_000));
       return (i, prefer) =>
         buyRequest(port, recipe.itemId, `${recipe.tag}b${i}`, `${recipe.tag}k${i}`, prefer);
     case 'post': {
@@ -52,7 +55,7 @@ function requestBuilder(port, recipe) {
 
 function buyRequest(port, itemId, buyerId, key, prefer) {
   const body = `{"buyerId":"${buyerId}"}`;
-  const extra = `Idempotency-Key: ${key}\r\n${prefer ? `Prefer: ${prefer}\r\n` : ''}`;
+  const extra = `Authorization: Bearer ${tokenOf(buyerId)}\r\nIdempotency-Key: ${key}\r\n${prefer ? `Prefer: ${prefer}\r\n` : ''}`;
   return { head: jsonPostHead(port, `/items/${itemId}/buy-now`, body.length, extra), body };
 }
 
@@ -73,7 +76,7 @@ function sampler(limit = 5) {
 }
 
 async function closedLoop({ port, connections, durationMs, maxRequests, recipe, okStatuses }) {
-  const build = requestBuilder(port, recipe);
+  const build = requestBuilder(port, recipe, maxRequests);
   const ok = new Set(okStatuses);
   const latencies = new Samples();
   const counts = {};
@@ -130,6 +133,7 @@ async function flashSale({
   waitSeconds,
   timeoutMs,
 }) {
+  presign(tag, buyers);
   const firstSentAt = new Float64Array(buyers).fill(-1);
   const finalAt = new Float64Array(buyers).fill(-1);
   const outcome = new Uint8Array(buyers);
@@ -267,8 +271,8 @@ async function flashSale({
 }
 
 async function openLoop({ port, rate, durationMs, connections, recipe, drainMs }) {
-  const build = requestBuilder(port, recipe);
   const total = Math.floor((rate * durationMs) / 1000);
+  const build = requestBuilder(port, recipe, total);
   const scheduledAt = new Float64Array(total).fill(-1); // wall clock
   const answeredAt = new Float64Array(total).fill(-1); // wall clock
   const status = new Uint16Array(total);

@@ -11,6 +11,7 @@ import { topicCatalogue } from '@buy-now/contracts';
 import { createKafkaClient, deleteTopics, ensureTopics } from '@buy-now/kafka';
 import { createLogger } from '@buy-now/observability';
 import { createTestDatabase } from '@buy-now/testkit';
+import { BENCH_BUYER_TOKEN_SECRET, BENCH_RATE_LIMITS } from './buyer-tokens.mjs';
 import { summariseProfile } from './profile.mjs';
 import { startService } from './services.mjs';
 
@@ -197,6 +198,8 @@ export async function createSystem({ name, servers, topics, partitions, profileD
           TOPIC_PREFIX: topicPrefix,
           REDIS_KEY_PREFIX: redisPrefix,
           ADMIN_TOKEN: adminToken,
+          BUYER_TOKEN_SECRET: BENCH_BUYER_TOKEN_SECRET,
+          ...BENCH_RATE_LIMITS,
           GATEWAY_ID: `bench-${stamp}`,
           HOST: '127.0.0.1',
           PORT: String(port),

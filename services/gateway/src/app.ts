@@ -7,15 +7,23 @@ import type { Logger } from '@buy-now/observability';
 import { registerErrorHandling } from './adapters/http/error-handler.js';
 import { registerRequestMetrics } from './adapters/http/request-metrics.js';
 import { registerRoutes, type RouteDeps } from './adapters/http/routes.js';
+import { CONTENT_SECURITY_POLICY, registerSecurityHeaders } from './adapters/http/security-headers.js';
 import { registerLiveRoute, type LiveRouteOptions } from './adapters/ws/live-route.js';
 
 export interface GatewayAppOptions {
   logger: Logger;
   bodyLimitBytes: number;
+  /** Fastify's trustProxy: whether (and from whom) X-Forwarded-For names the client. */
+  trustProxy: boolean | number | readonly string[];
   live: LiveRouteOptions & {
     /** Largest client message; a bigger one closes the connection with 1009. */
     maxMessageBytes: number;
   };
+}
+
+function trustProxyOption(trust: GatewayAppOptions['trustProxy']) {
+  if (typeof trust === 'number') return (_address: string, hop: number) => hop < trust; // the last N hops
+  return typeof trust === 'boolean' ? trust : [...trust];
 }
 
 export async function buildGatewayApp(deps: RouteDeps, options: GatewayAppOptions): Promise<FastifyInstance> {
@@ -24,6 +32,7 @@ export async function buildGatewayApp(deps: RouteDeps, options: GatewayAppOption
   const app = Fastify({
     loggerInstance: baseLogger,
     bodyLimit: options.bodyLimitBytes,
+    trustProxy: trustProxyOption(options.trustProxy),
     // One log line per request would cost more than the request at flash-sale rates; metrics count them.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: {
@@ -34,6 +43,7 @@ export async function buildGatewayApp(deps: RouteDeps, options: GatewayAppOption
   });
   registerErrorHandling(app);
   registerRequestMetrics(app, deps.metrics);
+  registerSecurityHeaders(app);
   await app.register(swagger, {
     openapi: {
       info: {
@@ -41,10 +51,16 @@ export async function buildGatewayApp(deps: RouteDeps, options: GatewayAppOption
         version: '0.1.0',
         description: 'Flash-sale purchases, items and live stock.',
       },
-      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          adminToken: { type: 'http', scheme: 'bearer' },
+          buyerToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        },
+      },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // The UI's own page is static (no inline script), so it runs under the gateway's policy.
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: CONTENT_SECURITY_POLICY });
   await app.register(websocket, {
     options: { maxPayload: options.live.maxMessageBytes, perMessageDeflate: false },
     // Closing the server closes the live connections (1001) instead of waiting for clients to leave.

@@ -14,6 +14,38 @@ const schema = z.object({
   REDIS_URL: env.url('redis://127.0.0.1:6379', ['redis', 'rediss']),
   DATABASE_URL: env.url('postgres://postgres@127.0.0.1:5432/buy_now', ['postgres', 'postgresql']),
   ADMIN_TOKEN: env.secret(16),
+  /** HS256 key of the buyer tokens (POST /items/:id/buy-now needs one; its `sub` is the buyer). */
+  BUYER_TOKEN_SECRET: env.secret(32),
+  /** Lifetime of the tokens POST /dev/buyer-tokens issues (demo mode). */
+  BUYER_TOKEN_TTL_SECONDS: env.int(3_600, 60, 7 * 24 * 3_600),
+  /** Demo only: POST /dev/buyer-tokens issues tokens to anyone, and the seed's /api/auction/* API answers. */
+  DEMO_MODE: env.bool(false),
+  /**
+   * Whether the client address comes from X-Forwarded-For: unset/false (the socket's address), a number
+   * of proxy hops to trust, or the proxies' addresses/CIDRs (comma list). `true` trusts any sender: only
+   * behind a proxy that overwrites the header.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((s): boolean | number | string[] =>
+      s === 'false'
+        ? false
+        : s === 'true'
+          ? true
+          : /^\d+$/.test(s)
+            ? Number(s)
+            : s.split(',').map((a) => a.trim()),
+    ),
+  /** Buy-now per client address: RATE_LIMIT_IP_MAX requests per window, refilled evenly. */
+  RATE_LIMIT_IP_MAX: env.int(120, 1, 1_000_000_000),
+  RATE_LIMIT_IP_WINDOW_SECONDS: env.int(10, 1, 86_400),
+  /** Buy-now per buyer (the token's sub), whatever address it comes from. */
+  RATE_LIMIT_BUYER_MAX: env.int(10, 1, 1_000_000_000),
+  RATE_LIMIT_BUYER_WINDOW_SECONDS: env.int(10, 1, 86_400),
+  /** POST /dev/buyer-tokens per client address (demo mode). */
+  RATE_LIMIT_TOKEN_ISSUE_MAX: env.int(30, 1, 1_000_000_000),
+  RATE_LIMIT_TOKEN_ISSUE_WINDOW_SECONDS: env.int(60, 1, 86_400),
   GATEWAY_ID: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)

@@ -15,6 +15,8 @@ import { createCommandPublisher } from './adapters/kafka/command-publisher.js';
 import { startEventFollower } from './adapters/kafka/event-follower.js';
 import { startStockViewFollower, type StockViewFollower } from './adapters/kafka/stock-view-follower.js';
 import { createOutcomeBus } from './adapters/redis/outcome-bus.js';
+import { createBuyerGuard } from './adapters/http/buyer-guard.js';
+import { createRateLimiter } from './adapters/redis/rate-limiter.js';
 import { createReadModelCatalogue } from './adapters/redis/read-model-catalogue.js';
 import { createRedisPurchaseGate } from './adapters/redis/redis-purchase-gate.js';
 import { createGateRebuilder } from './adapters/sql/gate-rebuilder.js';
@@ -77,6 +79,23 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     logger: log,
   });
   const archive = createPurchaseArchive(pool);
+  const buyerGuard = createBuyerGuard({
+    secret: config.BUYER_TOKEN_SECRET,
+    limiter: createRateLimiter({ redis, keyPrefix: config.REDIS_KEY_PREFIX }),
+    clock,
+    limits: {
+      buyNowPerIp: { max: config.RATE_LIMIT_IP_MAX, windowMs: config.RATE_LIMIT_IP_WINDOW_SECONDS * 1000 },
+      buyNowPerBuyer: {
+        max: config.RATE_LIMIT_BUYER_MAX,
+        windowMs: config.RATE_LIMIT_BUYER_WINDOW_SECONDS * 1000,
+      },
+      tokenIssuePerIp: {
+        max: config.RATE_LIMIT_TOKEN_ISSUE_MAX,
+        windowMs: config.RATE_LIMIT_TOKEN_ISSUE_WINDOW_SECONDS * 1000,
+      },
+    },
+  });
+  if (config.DEMO_MODE) log.warn('DEMO_MODE: anyone may get a buyer token and the seed API trusts its body');
   const bus = createOutcomeBus({
     publisher: redis,
     subscriber,
@@ -172,7 +191,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           await run();
           return { name, ok: true };
         } catch (error) {
-          return { name, ok: false, detail: error instanceof Error ? error.message : String(error) };
+          // The reason stays in the log: an error text names hosts, ports and databases.
+          log.warn({ err: error, dependency: name }, 'readiness check failed');
+          return { name, ok: false, detail: 'unavailable (the gateway log says why)' };
         }
       };
       const followerHealth = follower?.health();
@@ -219,12 +240,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       adminToken: config.ADMIN_TOKEN,
       maxWaitSeconds: config.MAX_WAIT_SECONDS,
       listingWaitMs: 10_000,
+      buyerGuard,
+      ...(config.DEMO_MODE
+        ? {
+            demo: { tokenSecret: config.BUYER_TOKEN_SECRET, tokenTtlSeconds: config.BUYER_TOKEN_TTL_SECONDS },
+          }
+        : {}),
       onPublishFailed: (purchaseId, error) =>
         log.warn({ purchaseId, err: error }, 'publish failed; unit returned to sale'),
     },
     {
       logger: log,
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      trustProxy: config.TRUST_PROXY,
       live: {
         hub,
         maxMessageBytes: config.WS_MAX_MESSAGE_BYTES,

@@ -4,6 +4,7 @@ import { fetchTopicOffsets } from '@buy-now/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN_TOKEN,
+  asBuyer,
   availableAtGate,
   errorShape,
   getItem,
@@ -38,7 +39,8 @@ async function observable() {
 }
 
 const buyPath = () => `/items/${itemId}/buy-now`;
-const key = { 'idempotency-key': 'bad-input-key-1' };
+// The buyer's token is valid: what is wrong is the rest of the request (the token cases are in security).
+const key = { 'idempotency-key': 'bad-input-key-1', ...asBuyer('b1') };
 
 interface Case {
   name: string;
@@ -109,7 +111,7 @@ const cases: Case[] = [
   {
     name: 'no Idempotency-Key',
     path: buyPath,
-    options: { json: { buyerId: 'b1' } },
+    options: { headers: asBuyer('b1'), json: { buyerId: 'b1' } },
     status: 400,
     code: 'IDEMPOTENCY_KEY_REQUIRED',
   },
@@ -121,9 +123,9 @@ const cases: Case[] = [
     code: 'VALIDATION_FAILED',
   },
   {
-    name: 'no buyerId',
+    name: 'a buyerId off the pattern',
     path: buyPath,
-    options: { headers: key, json: { quantity: 1 } },
+    options: { headers: key, json: { buyerId: 'b 1', quantity: 1 } },
     status: 400,
     code: 'VALIDATION_FAILED',
   },
@@ -182,8 +184,8 @@ describe('bad input', () => {
   it('still sells after all of them: the refusals left the item intact', async () => {
     expect(await observable()).toMatchObject({ gate: 10, view: 10, purchases: '0' });
     const answer = await request(system.baseUrl, 'POST', buyPath(), {
-      headers: { 'idempotency-key': 'bad-input-key-2', prefer: 'wait=10' },
-      json: { buyerId: 'b1', quantity: 2 },
+      headers: { 'idempotency-key': 'bad-input-key-2', prefer: 'wait=10', ...asBuyer('b1') },
+      json: { quantity: 2 },
     });
     expect(answer.status).toBe(201);
     expect(answer.body).toMatchObject({ status: 'confirmed', quantity: 2 });

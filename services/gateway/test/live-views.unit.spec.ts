@@ -134,7 +134,10 @@ describe('origins allowed to open live views', () => {
   });
 
   it('is configured as a comma list of origins, validated', () => {
-    const base = { ADMIN_TOKEN: 'a-token-of-16-chars!' };
+    const base = {
+      ADMIN_TOKEN: 'a-token-of-16-chars!',
+      BUYER_TOKEN_SECRET: 'a-buyer-token-secret-of-32-chars!',
+    };
     expect(
       loadGatewayConfig({ ...base, WS_ALLOWED_ORIGINS: 'https://a.example, http://b.example:8080' })
         .WS_ALLOWED_ORIGINS,

@@ -13,7 +13,8 @@ import {
 let system: TestSystem;
 
 beforeAll(async () => {
-  system = await startSystem();
+  // The seed API exists only in demo mode (the security suite checks it answers 404 otherwise).
+  system = await startSystem({ gatewayEnv: { DEMO_MODE: 'true' } });
 });
 
 afterAll(async () => {

@@ -19,6 +19,7 @@ import {
   type KafkaClient,
   type PartitionOffsets,
 } from '@buy-now/kafka';
+import { signBuyerToken } from '@buy-now/buyer-auth';
 import { createLogger, type Logger } from '@buy-now/observability';
 import { createTestDatabase, getTestServers, uniqueName, waitFor, type TestDatabase } from '@buy-now/testkit';
 import { loadGatewayConfig, type GatewayConfig } from '../../src/config.js';
@@ -28,6 +29,23 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
 const RESERVATION_MAIN = fileURLToPath(new URL('../../../reservation/dist/main.js', import.meta.url));
 const PROCESSOR_MAIN = fileURLToPath(new URL('../../../stream-processor/dist/main.js', import.meta.url));
 export const ADMIN_TOKEN = 'integration-admin-token-0123456789';
+export const BUYER_TOKEN_SECRET = 'integration-buyer-token-secret-0123456789';
+/**
+ * Every suite sends its requests from 127.0.0.1, thousands of them for a flash sale, and some buyers
+ * retry many times: the suites raise both buy-now limits far above what they send. The rate-limit suite
+ * sets its own.
+ */
+export const RAISED_RATE_LIMITS = { RATE_LIMIT_IP_MAX: '1000000000', RATE_LIMIT_BUYER_MAX: '1000000000' };
+
+/** A buyer token for this buyer, signed with the suites' secret. */
+export function buyerToken(buyerId: string, options: { ttlSeconds?: number; now?: number } = {}): string {
+  return signBuyerToken({ secret: BUYER_TOKEN_SECRET, buyerId, ...options });
+}
+
+/** The Authorization header of a buyer. */
+export function asBuyer(buyerId: string): { authorization: string } {
+  return { authorization: `Bearer ${buyerToken(buyerId)}` };
+}
 const PARTITIONS = 3;
 
 // ---- HTTP ---------------------------------------------------------------------------------------------
@@ -104,6 +122,8 @@ export interface BuyNowRequest {
   prefer?: string;
   /** Overrides the body sent (to send a bad one). */
   json?: unknown;
+  /** Default: a token of buyerId; null sends no Authorization header. */
+  token?: string | null;
 }
 
 export interface BuyNowAnswer extends Answer {
@@ -291,6 +311,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     REDIS_URL: servers.redisUrl,
     DATABASE_URL: database.url,
     ADMIN_TOKEN,
+    BUYER_TOKEN_SECRET,
+    ...RAISED_RATE_LIMITS,
     REDIS_KEY_PREFIX: redisPrefix,
     TOPIC_PREFIX: topicPrefix,
     GATEWAY_ID: `gw-${randomUUID().slice(0, 8)}`,
@@ -420,8 +442,13 @@ export async function listItem(system: TestSystem, options: ListingOptions): Pro
 
 export function buyNow(system: TestSystem, req: BuyNowRequest): Promise<BuyNowAnswer> {
   const idempotencyKey = req.idempotencyKey ?? `key-${randomUUID()}`;
+  const token = req.token === undefined ? buyerToken(req.buyerId) : req.token;
   return request(system.baseUrl, 'POST', `/items/${req.itemId}/buy-now`, {
-    headers: { 'idempotency-key': idempotencyKey, ...(req.prefer ? { prefer: req.prefer } : {}) },
+    headers: {
+      'idempotency-key': idempotencyKey,
+      ...(req.prefer ? { prefer: req.prefer } : {}),
+      ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+    },
     json: req.json ?? {
       buyerId: req.buyerId,
       ...(req.quantity === undefined ? {} : { quantity: req.quantity }),

@@ -13,6 +13,8 @@ import { GatewayError } from '../../domain/errors.js';
 import { itemJson, listingView } from '../../domain/item-view.js';
 import type { PurchaseRecord } from '../../domain/purchase-gate.js';
 import type { CommandPublisher, HealthProbe, ItemCatalogue, PurchaseArchive } from '../../domain/ports.js';
+import type { BuyerGuard } from './buyer-guard.js';
+import { registerDemoRoutes, type DemoOptions } from './demo-routes.js';
 import {
   adjustStockSchema,
   buyNowSchema,
@@ -20,7 +22,6 @@ import {
   getPurchaseSchema,
   listItemSchema,
   listItemsSchema,
-  seedBuyNowSchema,
 } from './schemas.js';
 
 export interface RouteDeps extends BuyNowDeps {
@@ -34,10 +35,15 @@ export interface RouteDeps extends BuyNowDeps {
   maxWaitSeconds: number;
   /** How long POST /admin/items waits for the gate to sell a new item before answering 202. */
   listingWaitMs: number;
+  /** Buyer tokens and rate limits of the buyer routes. */
+  buyerGuard: BuyerGuard;
+  /** Set only in demo mode: the token issuer and the seed's API exist only then. */
+  demo?: DemoOptions;
 }
 
 interface BuyNowBody {
-  buyerId: string;
+  /** Optional; when sent it must be the token's buyer. */
+  buyerId?: string;
   quantity: number;
 }
 
@@ -132,27 +138,40 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     Params: { id: string };
     Body: BuyNowBody;
     Headers: { 'idempotency-key': string; prefer?: string };
-  }>('/items/:id/buy-now', { schema: buyNowSchema }, async (request, reply) => {
-    const answer = await buyNow(deps, {
-      itemId: request.params.id,
-      buyerId: request.body.buyerId,
-      quantity: request.body.quantity,
-      idempotencyKey: request.headers['idempotency-key'],
-    });
-    if (answer.kind === 'rejected') {
-      admissions.inc({ outcome: `rejected_${answer.reason.toLowerCase()}` });
-      return reply.code(409).send(rejectionBody(answer));
-    }
-    admissions.inc({ outcome: answer.replayed ? 'replayed' : 'accepted' });
-    request.log.debug(
-      { purchaseId: answer.purchase.purchaseId, itemId: request.params.id },
-      'purchase accepted',
-    );
-    const waitMs = preferredWaitMs(request.headers.prefer, deps.maxWaitSeconds);
-    if (waitMs > 0) reply.header('preference-applied', `wait=${waitMs / 1000}`);
-    const purchase = await awaitDecision(deps, answer.purchase, waitMs);
-    return sendPurchase(reply, purchase, waitMs > 0);
-  });
+  }>(
+    '/items/:id/buy-now',
+    // The token and the limits are checked before the body is read: a refused request costs no parsing.
+    { schema: buyNowSchema, onRequest: [deps.buyerGuard.authenticate, deps.buyerGuard.limitBuyNow] },
+    async (request, reply) => {
+      const buyerId = request.buyerId;
+      if (request.body.buyerId !== undefined && request.body.buyerId !== buyerId) {
+        throw new GatewayError(
+          'BUYER_MISMATCH',
+          403,
+          'buyerId in the body must be the buyer the token names (or be left out)',
+        );
+      }
+      const answer = await buyNow(deps, {
+        itemId: request.params.id,
+        buyerId,
+        quantity: request.body.quantity,
+        idempotencyKey: request.headers['idempotency-key'],
+      });
+      if (answer.kind === 'rejected') {
+        admissions.inc({ outcome: `rejected_${answer.reason.toLowerCase()}` });
+        return reply.code(409).send(rejectionBody(answer));
+      }
+      admissions.inc({ outcome: answer.replayed ? 'replayed' : 'accepted' });
+      request.log.debug(
+        { purchaseId: answer.purchase.purchaseId, itemId: request.params.id },
+        'purchase accepted',
+      );
+      const waitMs = preferredWaitMs(request.headers.prefer, deps.maxWaitSeconds);
+      if (waitMs > 0) reply.header('preference-applied', `wait=${waitMs / 1000}`);
+      const purchase = await awaitDecision(deps, answer.purchase, waitMs);
+      return sendPurchase(reply, purchase, waitMs > 0);
+    },
+  );
 
   app.get<{ Params: { id: string } }>('/purchases/:id', { schema: getPurchaseSchema }, async (request) => {
     const purchase =
@@ -241,34 +260,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
   );
 
-  // The seed project's API, so its clients keep working: no idempotency key, a synchronous answer.
-  app.get('/api/auction/items', async () =>
-    (await deps.items.listItems()).map((item) => ({
-      id: item.itemId,
-      name: item.title,
-      totalStock: item.available,
-    })),
-  );
-
-  app.post<{ Body: { itemId: string; userId: string } }>(
-    '/api/auction/buy-now',
-    { schema: seedBuyNowSchema },
-    async (request, reply) => {
-      const answer = await buyNow(deps, {
-        itemId: request.body.itemId,
-        buyerId: request.body.userId,
-        quantity: 1,
-        idempotencyKey: `seed-${deps.newId()}`,
-      });
-      reply.type('text/plain; charset=utf-8');
-      if (answer.kind === 'rejected') return reply.code(400).send('Sold out');
-      const purchase = await awaitDecision(deps, answer.purchase, deps.maxWaitSeconds * 1000);
-      const { status } = publicStatusOf(purchase);
-      if (status === 'confirmed') return reply.code(200).send('OK');
-      if (status === 'rejected') return reply.code(400).send('Sold out');
-      return reply.code(202).send('Pending');
-    },
-  );
+  if (deps.demo) registerDemoRoutes(app, deps, deps.demo);
 
   app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
 

@@ -66,6 +66,9 @@ const itemIdParams = {
 
 export const buyNowSchema = {
   summary: 'Buy now: admit at the gate and hand the purchase to the log',
+  description:
+    "Needs Authorization: Bearer <buyer token> (HS256 JWT); the buyer is the token's sub. A buyerId in the body is optional and must equal it (403 BUYER_MISMATCH otherwise). 429 RATE_LIMITED with Retry-After above the limits per client address and per buyer.",
+  security: [{ buyerToken: [] }],
   params: itemIdParams,
   headers: {
     type: 'object',
@@ -81,7 +84,6 @@ export const buyNowSchema = {
       buyerId: { type: 'string', pattern: ID_PATTERN },
       quantity: { type: 'integer', minimum: 1, maximum: 1000, default: 1 },
     },
-    required: ['buyerId'],
     additionalProperties: false,
   },
   response: { 201: purchaseView, 202: purchaseView, 409: rejection, '4xx': errorShape, '5xx': errorShape },
@@ -159,5 +161,27 @@ export const seedBuyNowSchema = {
     },
     required: ['itemId', 'userId'],
     additionalProperties: false,
+  },
+} as const;
+
+export const issueBuyerTokenSchema = {
+  summary: 'Demo mode only: a buyer token for anyone (a random demo-… buyerId when none is given)',
+  body: {
+    type: ['object', 'null'],
+    properties: { buyerId: { type: 'string', pattern: ID_PATTERN } },
+    additionalProperties: false,
+  },
+  response: {
+    201: {
+      type: 'object',
+      properties: {
+        buyerId: { type: 'string' },
+        token: { type: 'string' },
+        expiresAt: { type: 'string', format: 'date-time' },
+      },
+      required: ['buyerId', 'token', 'expiresAt'],
+    },
+    '4xx': errorShape,
+    '5xx': errorShape,
   },
 } as const;
