@@ -2,7 +2,7 @@
 // in one SQL transaction under the item's row lock, publishes the outbox to item-events, and only
 // then lets the runner commit the Kafka offsets. A crash anywhere repeats work, never changes an outcome.
 import {
-  decodeAs,
+  decodeRecordAs,
   encode,
   schemasOnTopic,
   Topics,
@@ -169,7 +169,7 @@ export async function startReservation(
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     heartbeatIntervalMs: 1_000,
     decode: (record) => {
-      const decoded = decodeAs(allowed, record.headers, record.value);
+      const decoded = decodeRecordAs(allowed, record);
       return { name: decoded.name, value: decoded.value } as ItemCommand;
     },
     handleBatch: async (records, ctx) => {
