@@ -90,6 +90,38 @@ export function decodeAs<const N extends SchemaName>(
   return decodeWith(writer, value) as DecodedRecord<N>;
 }
 
+/** A consumed record as decodeRecordAs reads it. */
+export interface IncomingRecord {
+  readonly key: Buffer | string | null | undefined;
+  readonly headers: IncomingHeaders | undefined;
+  readonly value: Buffer | null | undefined;
+}
+
+/**
+ * Like decodeAs, and the key must be the value's itemId (UTF-8), as encode writes it. A record under
+ * another key (or none) sits on another partition than the rest of its item, outside their order: it
+ * throws CONTRACT_KEY_MISMATCH, and consumers dead-letter it like any other record breaking the contract.
+ */
+export function decodeRecordAs<const N extends SchemaName>(
+  expected: readonly N[],
+  record: IncomingRecord,
+): DecodedRecord<N> {
+  const decoded = decodeAs(expected, record.headers, record.value);
+  const itemId = (decoded.value as { readonly itemId: string }).itemId;
+  const key = typeof record.key === 'string' ? Buffer.from(record.key, 'utf8') : record.key;
+  if (key === null || key === undefined || !key.equals(Buffer.from(itemId, 'utf8'))) {
+    const shown =
+      key === null || key === undefined ? 'no key' : `key ${JSON.stringify(key.toString('utf8'))}`;
+    const writer = latestOf(decoded.name).fullName;
+    throw new ContractError(
+      'CONTRACT_KEY_MISMATCH',
+      `${writer} record has ${shown}, expected its itemId ${JSON.stringify(itemId)}`,
+      { schema: writer, version: decoded.version, fields: ['itemId'] },
+    );
+  }
+  return decoded;
+}
+
 /** Everything wrong with a value against the latest version of a schema; empty when it is valid. */
 export function violationsOf(name: SchemaName, value: unknown): readonly Violation[] {
   return findViolations(latestOf(name), value);

@@ -13,7 +13,9 @@ export type ContractErrorCode =
   /** The record has no value at all (null or empty), e.g. a tombstone. */
   | 'CONTRACT_MISSING_VALUE'
   /** A known schema arrived where it does not belong (e.g. a StockView on item-events). */
-  | 'CONTRACT_UNEXPECTED_SCHEMA';
+  | 'CONTRACT_UNEXPECTED_SCHEMA'
+  /** The record key is not the itemId of its value (every record is keyed by it). */
+  | 'CONTRACT_KEY_MISMATCH';
 
 export interface ContractErrorDetails {
   /** Full schema name when known, e.g. `buynow.ItemBought`. */

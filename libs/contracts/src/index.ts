@@ -1,8 +1,8 @@
 export { Topics, dlqTopicOf, keyOf, schemasOnTopic, topicCatalogue, topicOf } from './topics.js';
 export type { DlqTopicName, TopicName, TopicSpec } from './topics.js';
 
-export { decode, decodeAs, encode, violationsOf } from './codec.js';
-export type { EncodeOptions, EncodedRecord, Violation } from './codec.js';
+export { decode, decodeAs, decodeRecordAs, encode, violationsOf } from './codec.js';
+export type { EncodeOptions, EncodedRecord, IncomingRecord, Violation } from './codec.js';
 
 export { AVRO_CONTENT_TYPE, HeaderNames, headerText } from './headers.js';
 export type { HeaderValue, IncomingHeaders } from './headers.js';

@@ -6,6 +6,7 @@ import {
   ContractError,
   decode,
   decodeAs,
+  decodeRecordAs,
   encode,
   schemaNames,
   schemasOnTopic,
@@ -277,6 +278,25 @@ describe('decode refuses what breaks the contract', () => {
 
     expect(error.details.fields).toStrictEqual(['version']);
     expect(error.message).toContain('version: expected a number >= 1, got 0');
+  });
+});
+
+describe('decodeRecordAs', () => {
+  const allowed = schemasOnTopic[Topics.itemEvents];
+
+  it('decodes a record keyed by its itemId, as a Buffer or a string', () => {
+    expect(decodeRecordAs(allowed, bought).value).toStrictEqual(samples.ItemBought);
+    expect(decodeRecordAs(allowed, { ...bought, key: samples.ItemBought.itemId }).name).toBe('ItemBought');
+  });
+
+  it.each([
+    ['another item', Buffer.from(`${samples.ItemBought.itemId}-other`)],
+    ['an empty key', Buffer.alloc(0)],
+    ['no key', null],
+    ['the itemId in another encoding', Buffer.from(samples.ItemBought.itemId, 'utf16le')],
+  ])('refuses %s as the key', (_name, key) => {
+    const error = expectCode(() => decodeRecordAs(allowed, { ...bought, key }), 'CONTRACT_KEY_MISMATCH');
+    expect(error.details).toMatchObject({ schema: 'buynow.ItemBought', fields: ['itemId'] });
   });
 });
 

@@ -205,7 +205,9 @@ export async function runBatchConsumer<T = Buffer | null>(
     const at = new Date();
     await Promise.all(
       records.map(({ record, reason }) =>
-        dlqProducer.send(deadLetterRecordFor(record, reason, dlqTopicOf(record.topic), at)),
+        dlqProducer.send(
+          deadLetterRecordFor(record, reason, dlqTopicOf(record.topic), at, dlqProducer.maxRecordBytes),
+        ),
       ),
     );
     for (const { record, reason } of records) {

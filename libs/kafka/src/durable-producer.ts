@@ -67,6 +67,8 @@ export interface DurableProducer {
   /** Refuses new sends, delivers the queued ones, then disconnects. */
   stop(): Promise<void>;
   isStopped(): boolean;
+  /** The largest record send() takes (approximate bytes, as the batch limit counts them). */
+  readonly maxRecordBytes: number;
   stats(): DurableProducerStats;
 }
 
@@ -246,6 +248,7 @@ export function createDurableProducer(
       logger.info(batcher.stats(), 'Kafka producer stopped');
     },
     isStopped: () => stopped,
+    maxRecordBytes: maxBatchBytes,
     stats(): DurableProducerStats {
       const s = batcher.stats();
       return {

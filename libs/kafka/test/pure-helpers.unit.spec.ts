@@ -58,6 +58,20 @@ describe('deadLetterRecordFor', () => {
     const dead = deadLetterRecordFor(record, 'x'.repeat(10_000), 't.dlq', new Date());
     expect(String(dead.headers?.[DLQ_HEADERS.reason]).length).toBeLessThanOrEqual(1001);
   });
+  it('leaves out a value too big for the dead-letter producer, and says how big it was', () => {
+    const big = { ...record, value: Buffer.alloc(2_000, 7) };
+    const kept = deadLetterRecordFor(big, 'x', 't.dlq', new Date(), 10_000);
+    expect(kept.value).toEqual(big.value);
+    expect(kept.headers?.[DLQ_HEADERS.valueOmitted]).toBeUndefined();
+    const omitted = deadLetterRecordFor(big, 'x', 't.dlq', new Date(), 1_000);
+    expect(omitted.value).toBeNull();
+    expect(omitted.key).toEqual(big.key);
+    expect(omitted.headers).toMatchObject({
+      [DLQ_HEADERS.valueOmitted]: '2000',
+      [DLQ_HEADERS.sourceOffset]: '42',
+      'schema-name': 'BuyRequested',
+    });
+  });
 });
 
 describe('assignOffsets', () => {

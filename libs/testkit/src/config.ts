@@ -3,6 +3,10 @@ export interface TestkitEnv {
   kafkaBrokers: string | undefined;
   redisUrl: string | undefined;
   databaseUrl: string | undefined;
+  /** FUZZ_SEED: replays a fuzzing run (fast-check prints the seed of a failure). */
+  fuzzSeed: string | undefined;
+  /** FUZZ_RUNS: runs per property instead of each property's default. */
+  fuzzRuns: string | undefined;
 }
 
 export function readTestkitEnv(): TestkitEnv {
@@ -11,5 +15,7 @@ export function readTestkitEnv(): TestkitEnv {
     kafkaBrokers: value('KAFKA_BROKERS'),
     redisUrl: value('REDIS_URL'),
     databaseUrl: value('DATABASE_URL'),
+    fuzzSeed: value('FUZZ_SEED'),
+    fuzzRuns: value('FUZZ_RUNS'),
   };
 }

@@ -1,3 +1,12 @@
 export { getTestServers, type TestServers } from './servers.js';
 export { createTestDatabase, type TestDatabase } from './database.js';
 export { uniqueName, waitFor } from './helpers.js';
+export { DEFAULT_FUZZ_SEED, fuzzSettings, type FuzzSettings } from './fuzz.js';
+export {
+  deadLetterReasonOf,
+  encodeUnchecked,
+  oversizedRecord,
+  poisonRecords,
+  type PoisonOptions,
+  type PoisonRecord,
+} from './poison-records.js';

@@ -4,7 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '@buy-now/observability';
-import { registerErrorHandling } from './adapters/http/error-handler.js';
+import { answerFrameworkError, registerErrorHandling } from './adapters/http/error-handler.js';
 import { registerRequestMetrics } from './adapters/http/request-metrics.js';
 import { registerRoutes, type RouteDeps } from './adapters/http/routes.js';
 import { CONTENT_SECURITY_POLICY, registerSecurityHeaders } from './adapters/http/security-headers.js';
@@ -38,6 +38,8 @@ export async function buildGatewayApp(deps: RouteDeps, options: GatewayAppOption
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false },
     },
+    // Bad percent-encoding and overlong path parameters get the one error shape too.
+    frameworkErrors: answerFrameworkError,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });

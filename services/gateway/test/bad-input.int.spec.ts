@@ -130,6 +130,21 @@ const cases: Case[] = [
     code: 'VALIDATION_FAILED',
   },
   {
+    name: 'an item id longer than the router matches (100 characters)',
+    path: () => `/items/${'a'.repeat(101)}/buy-now`,
+    options: { headers: key, json: { buyerId: 'b1' } },
+    status: 400,
+    code: 'VALIDATION_FAILED',
+  },
+  {
+    name: 'an item id that is not valid percent-encoding',
+    method: 'GET',
+    path: () => '/items/a%zz',
+    options: {},
+    status: 400,
+    code: 'VALIDATION_FAILED',
+  },
+  {
     name: 'admin listing without a token',
     path: () => '/admin/items',
     options: { json: { title: 'Forged', priceMinor: 1, currency: 'EUR', stock: 5 } },

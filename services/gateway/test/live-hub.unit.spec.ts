@@ -177,6 +177,19 @@ describe('the live-views hub', () => {
     expect(socket.sent).toHaveLength(2);
   });
 
+  it('answers messages in the order sent, a binary frame among them', async () => {
+    const socket = connect();
+    socket.emit('message', Buffer.from('{'), false);
+    socket.emit('message', Buffer.from([0]), true);
+    socket.message({ nope: 1 });
+    await settle();
+    expect(socket.sent.map((m) => (m as { error?: { code: string } }).error?.code)).toEqual([
+      'MALFORMED_JSON',
+      'INVALID_MESSAGE',
+      'UNKNOWN_FIELD',
+    ]);
+  });
+
   it('refuses connections beyond the cap (1013) and cuts one that missed a pong', async () => {
     const [first, second] = [connect(), connect()];
     expect(hub.canAccept()).toBe(false);

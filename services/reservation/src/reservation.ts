@@ -2,7 +2,7 @@
 // in one SQL transaction under the item's row lock, publishes the outbox to item-events, and only
 // then lets the runner commit the Kafka offsets. A crash anywhere repeats work, never changes an outcome.
 import {
-  decodeAs,
+  decodeRecordAs,
   encode,
   schemasOnTopic,
   Topics,
@@ -189,7 +189,7 @@ export async function startReservation(
     heartbeatIntervalMs: 1_000,
     onBatchHandled: createConsumerMetrics(metrics)(groupId),
     decode: (record) => {
-      const decoded = decodeAs(allowed, record.headers, record.value);
+      const decoded = decodeRecordAs(allowed, record);
       return { name: decoded.name, value: decoded.value } as ItemCommand;
     },
     handleBatch: async (records, ctx) => {

@@ -4,7 +4,7 @@
 // runner commit the offsets. A crash anywhere repeats work; versions make the repeat change nothing.
 import {
   ALL_ITEMS,
-  decodeAs,
+  decodeRecordAs,
   encode,
   schemasOnTopic,
   Topics,
@@ -179,7 +179,7 @@ export async function startStreamProcessor(
     heartbeatIntervalMs: Math.min(3_000, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 3)),
     onBatchHandled: createConsumerMetrics(metrics)(names.groupId),
     decode: (record) => {
-      const decoded = decodeAs(allowed, record.headers, record.value);
+      const decoded = decodeRecordAs(allowed, record);
       return { name: decoded.name, value: decoded.value } as ItemEvent;
     },
     handleBatch: async (records, ctx) => {

@@ -3,7 +3,7 @@
 // replace the live views: move the processor's group back to the earliest offsets, then delete the
 // read-model keys, so the processor (started again afterwards) folds every view anew from offset 0.
 import { randomUUID } from 'node:crypto';
-import { decodeAs, schemasOnTopic, Topics, type ItemEvent, type StockView } from '@buy-now/contracts';
+import { decodeRecordAs, schemasOnTopic, Topics, type ItemEvent, type StockView } from '@buy-now/contracts';
 import {
   createKafkaClient,
   fetchCommittedOffsets,
@@ -81,7 +81,7 @@ async function replayViews(
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     decode: (record) => {
       try {
-        const decoded = decodeAs(allowed, record.headers, record.value);
+        const decoded = decodeRecordAs(allowed, record);
         return { name: decoded.name, value: decoded.value } as ItemEvent;
       } catch {
         return null;

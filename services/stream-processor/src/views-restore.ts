@@ -6,7 +6,7 @@
 // is the marker set. No event is folded while the marker is missing: an event for an item whose view
 // is gone could not be folded (no listing to start from) and its change would be lost.
 import { randomUUID } from 'node:crypto';
-import { decodeAs, schemasOnTopic, Topics, type StockView } from '@buy-now/contracts';
+import { decodeRecordAs, schemasOnTopic, Topics, type StockView } from '@buy-now/contracts';
 import type { KafkaClient } from '@buy-now/kafka';
 import type { Logger } from '@buy-now/observability';
 import type { StockViewStore } from '@buy-now/read-model';
@@ -62,7 +62,7 @@ export function createViewsRestorer(options: ViewsRestorerOptions): ViewsRestore
       decode: (record) => {
         if (record.value === null) return null;
         try {
-          return decodeAs(allowed, record.headers, record.value).value;
+          return decodeRecordAs(allowed, record).value;
         } catch {
           undecodable++;
           return null;

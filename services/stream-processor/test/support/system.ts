@@ -76,7 +76,10 @@ export interface TestSystem {
   stop(): Promise<void>;
 }
 
-export async function startTestSystem(overrides: Record<string, string> = {}): Promise<TestSystem> {
+export async function startTestSystem(
+  overrides: Record<string, string> = {},
+  options: { partitions?: number } = {},
+): Promise<TestSystem> {
   const servers = await getTestServers();
   const topicPrefix = `${uniqueName('sp')}.`;
   const env: Record<string, string> = {
@@ -111,7 +114,7 @@ export async function startTestSystem(overrides: Record<string, string> = {}): P
     .filter((spec) => wanted.includes(spec.name))
     .map((spec) => ({
       name: `${topicPrefix}${spec.name}`,
-      partitions: spec.name.endsWith('.dlq') ? 1 : PARTITIONS,
+      partitions: spec.name.endsWith('.dlq') ? 1 : (options.partitions ?? PARTITIONS),
       configs: spec.configs,
     }));
   await ensureTopics(kafka, topics);

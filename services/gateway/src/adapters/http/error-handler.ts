@@ -1,5 +1,5 @@
 // One JSON error shape for every response: {error: {code, message}}. 5xx details stay in the log.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isReadModelError } from '@buy-now/read-model';
 import { GatewayError } from '../../domain/errors.js';
 import { PurchaseGateError } from '../../domain/purchase-gate-error.js';
@@ -66,6 +66,23 @@ function fromFastify(error: FastifyError): GatewayError | undefined {
   if (error instanceof SyntaxError)
     return new GatewayError('MALFORMED_JSON', 400, 'the body is not valid JSON');
   return undefined;
+}
+
+/**
+ * Errors the router raises before any route or hook runs (Fastify's `frameworkErrors`): a path that is
+ * not valid percent-encoding, or a path parameter longer than the router matches. Without this they
+ * would be answered in Fastify's own shape (and a long id with 414, where a 65-character one gets 400).
+ */
+export function answerFrameworkError(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'a path parameter is too long: ids have 1-64 characters (letters, digits, _ . : -)'
+      : 'the path is not a valid URL: percent-encode it (ids have 1-64 characters: letters, digits, _ . : -)';
+  void reply.code(400).send(errorBody('VALIDATION_FAILED', message));
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

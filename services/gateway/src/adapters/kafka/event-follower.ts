@@ -2,7 +2,7 @@
 // wakes requests (and WebSocket watchers) waiting for those outcomes. One consumer group shared by every
 // gateway instance: each event is applied once, and every step is idempotent by version anyway. The item
 // views are the stream processor's, not folded here.
-import { decodeAs, schemasOnTopic, Topics, type ItemEvent } from '@buy-now/contracts';
+import { decodeRecordAs, schemasOnTopic, Topics, type ItemEvent } from '@buy-now/contracts';
 import {
   runBatchConsumer,
   type BatchConsumer,
@@ -106,7 +106,7 @@ export function startEventFollower(deps: EventFollowerDeps): Promise<BatchConsum
     ...(deps.sessionTimeoutMs ? { sessionTimeoutMs: deps.sessionTimeoutMs } : {}),
     ...(deps.onBatchHandled ? { onBatchHandled: deps.onBatchHandled } : {}),
     decode: (record) => {
-      const decoded = decodeAs(allowed, record.headers, record.value);
+      const decoded = decodeRecordAs(allowed, record);
       return { name: decoded.name, value: decoded.value } as ItemEvent;
     },
     handleBatch: async (records) => {

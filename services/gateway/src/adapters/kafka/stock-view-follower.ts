@@ -3,7 +3,7 @@
 // before is read from the read model when a client subscribes. Undecodable records are logged and
 // skipped, not dead-lettered: every instance would dead-letter the same record, and the read model still
 // has the view.
-import { decodeAs, schemasOnTopic, Topics, type StockView } from '@buy-now/contracts';
+import { decodeRecordAs, schemasOnTopic, Topics, type StockView } from '@buy-now/contracts';
 import { deleteGroups, runBatchConsumer, type BatchConsumer, type KafkaClient } from '@buy-now/kafka';
 import type { Logger } from '@buy-now/observability';
 
@@ -41,7 +41,7 @@ export async function startStockViewFollower(deps: StockViewFollowerDeps): Promi
         if (record.value === null) continue; // a tombstone: nothing to show
         let view: StockView;
         try {
-          view = decodeAs(allowed, record.headers, record.value).value;
+          view = decodeRecordAs(allowed, record).value;
         } catch (error) {
           deps.logger.warn(
             { err: error, partition: record.partition, offset: record.offset },

@@ -265,16 +265,17 @@ export function createLiveHub(deps: LiveHubDeps): LiveHub {
       connectionsGauge.set(all.size);
       let queue = Promise.resolve();
       socket.on('message', (data, isBinary) => {
-        if (isBinary) {
-          refuse(connection, { code: 'INVALID_MESSAGE', message: 'send JSON in text frames' });
-          return;
-        }
         const text = Buffer.isBuffer(data)
           ? data.toString('utf8')
           : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]).toString('utf8');
-        // One message at a time per connection, so subscribe and unsubscribe apply in the order sent.
+        // One message at a time per connection, so subscribe and unsubscribe apply in the order sent, and
+        // the answers (error frames too, a binary frame's included) come in that order.
+        const handle = () =>
+          isBinary
+            ? refuse(connection, { code: 'INVALID_MESSAGE', message: 'send JSON in text frames' })
+            : handleMessage(connection, text);
         queue = queue
-          .then(() => (connection.isOpen() ? handleMessage(connection, text) : undefined))
+          .then(() => (connection.isOpen() ? handle() : undefined))
           .catch((error: unknown) => logger.error({ err: error }, 'live views: message handling failed'));
       });
     },
