@@ -2,9 +2,10 @@
 // hooks, parsers and error handler), the one helper every buy-now request goes through, the exact
 // error answer, and a snapshot of everything a refused request must leave as it was.
 import type { FastifyInstance } from 'fastify';
+import { BUYER_ID_PATTERN } from '@buy-now/buyer-auth';
 import { expect } from 'vitest';
 import { fetchTopicOffsets } from '@buy-now/kafka';
-import type { TestSystem } from './system.js';
+import { buyerToken, type TestSystem } from './system.js';
 
 export interface Injected {
   status: number;
@@ -54,7 +55,7 @@ export interface BuyNowInput {
   contentType?: string | null;
   /**
    * The Authorization header when a case sets it itself; null: none at all. Undefined: what a buyer
-   * sends (today nothing; with buyer authentication, a valid token for the body's buyer).
+   * sends, a valid token for the body's buyer (or for `fuzz-buyer` when the body names none).
    */
   authorization?: string | null;
 }
@@ -65,12 +66,26 @@ export function injectBuyNow(app: FastifyInstance, input: BuyNowInput): Promise<
   if (input.idempotencyKey !== null) headers['idempotency-key'] = input.idempotencyKey;
   if (input.prefer !== undefined) headers['prefer'] = input.prefer;
   if (typeof input.authorization === 'string') headers['authorization'] = input.authorization;
+  else if (input.authorization === undefined)
+    headers['authorization'] = `Bearer ${buyerToken(bodyBuyerOf(input.payload) ?? 'fuzz-buyer')}`;
   return inject(app, {
     method: 'POST',
     url: `/items/${input.itemSegment}/buy-now`,
     headers,
     ...(input.payload === undefined ? {} : { payload: input.payload }),
   });
+}
+
+/** The body's buyerId when the body is JSON naming one a token can carry. */
+function bodyBuyerOf(payload: string | undefined): string | undefined {
+  try {
+    const body = JSON.parse(payload ?? '') as unknown;
+    const buyerId =
+      typeof body === 'object' && body !== null ? (body as { buyerId?: unknown }).buyerId : undefined;
+    return typeof buyerId === 'string' && BUYER_ID_PATTERN.test(buyerId) ? buyerId : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Throws unless the answer is exactly this status with the one error shape and this code. */
@@ -127,7 +142,8 @@ export async function snapshotState(system: TestSystem): Promise<SystemState> {
   do {
     const [next, found] = await system.redis.scan(cursor, 'MATCH', `${system.redisPrefix}*`, 'COUNT', 1000);
     cursor = next;
-    for (const key of found) keys.add(key);
+    // Rate-limit buckets count requests, bad ones too; they are not state of the sale.
+    for (const key of found) if (!key.includes('{rl:')) keys.add(key);
   } while (cursor !== '0');
   const redis: SystemState['redis'] = {};
   for (const key of [...keys].sort()) redis[key] = await redisValue(system, key);
