@@ -27,7 +27,11 @@ export function summaryRows(result: RunResult): [string, string][] {
     (a) => a.reason ?? '?',
   ))
     row(`  409 ${reason}`, n);
-  row('  503', attempts.filter((a) => a.status === 503).length);
+  for (const [code, n] of countBy(
+    attempts.filter((a) => a.status === 503),
+    (a) => a.reason ?? '?',
+  ))
+    row(`  503 ${code}`, n);
   const others = countBy(
     attempts.filter((a) => a.status !== undefined && ![202, 409, 503].includes(a.status)),
     (a) => `${a.status} ${a.reason ?? ''}`.trim(),
