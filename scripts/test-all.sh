@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: the whole suite. Installs dependencies if missing, brings the infrastructure up
 # (a real Kafka broker, the machine's Redis and PostgreSQL), then runs build, type checks, lint,
-# format check, unit tests and integration tests against the real servers, and prints a summary.
+# format check, unit tests, integration tests against the real servers and a fault-injection run on
+# private servers, and prints a summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TURBO_TELEMETRY_DISABLED=1 TURBO_NO_UPDATE_NOTIFIER=1
@@ -27,6 +28,9 @@ step "format"
 npx prettier --check . || status=1
 step "integration tests (real Kafka, Redis, PostgreSQL)"
 npx turbo run test:int --concurrency=1 --continue --output-logs=full || status=1
+step "fault injection (private Kafka, Redis, PostgreSQL; kill -9, restarts, FLUSHALL)"
+# Writes infra/test-results/chaos.json (one check per invariant) for the summary; CHAOS_SEED replays a run.
+bash infra/bin/chaos.sh --size ci ${CHAOS_SEED:+--seed "$CHAOS_SEED"} || status=1
 
 step "summary"
 node scripts/test-summary.mjs || status=1

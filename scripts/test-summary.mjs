@@ -1,4 +1,5 @@
-// Adds up the vitest JSON reports of every workspace into one closing line: "N passed, N failed, N skipped".
+// Adds up the vitest JSON reports of every workspace (and infra's chaos.json: one check per invariant of
+// the fault-injection run) into one closing line: "N passed, N failed, N skipped".
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 

@@ -268,6 +268,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     (stopping ??= (async () => {
       log.info('gateway stopping: no new requests, draining');
       for (const timer of timers) clearInterval(timer);
+      bus.release(); // requests waiting for a decision (Prefer: wait) answer 202 pending now
       await app.close(); // stops accepting, closes live connections, waits for in-flight requests
       await producer.stop(); // flushes anything still queued
       await follower?.stop(); // finishes and commits the batch in hand

@@ -23,6 +23,8 @@ export interface BuyNowDeps {
   clock: () => number;
   newId: () => string;
   gatewayId: string;
+  /** How long a retry waits for the original request's publish to be acknowledged; default 5 s. */
+  replayWaitMs?: number;
   /** Called when a publish failed and the unit went back on sale. */
   onPublishFailed?: (purchaseId: string, error: unknown) => void;
 }
@@ -79,7 +81,21 @@ export async function buyNow(deps: BuyNowDeps, req: BuyNowRequest): Promise<BuyN
         available: admission.available,
         startsAt: admission.startsAt ?? null,
       };
-    case 'replay':
+    case 'replay': {
+      const original = await acknowledgedOrReleased(deps, admission.purchase);
+      if (original.status === 'admitted' || original.status === 'withdrawn') {
+        // Kafka never acknowledged the original (its gateway died before the publish, or the publish
+        // failed): a 202 now could name a purchase that is never decided. Once the reconciler gives the
+        // unit back the key is free, and a retry is admitted afresh.
+        throw new GatewayError(
+          'PURCHASE_IN_PROGRESS',
+          503,
+          'the first request with this Idempotency-Key was not recorded yet; retry in a moment with the same key',
+          true,
+          { retryAfterSeconds: 1 },
+        );
+      }
+      admission.purchase = original;
       if (admission.purchase.status === 'rejected') {
         return {
           kind: 'rejected',
@@ -88,6 +104,7 @@ export async function buyNow(deps: BuyNowDeps, req: BuyNowRequest): Promise<BuyN
         };
       }
       return { kind: 'accepted', purchase: admission.purchase, replayed: true };
+    }
     case 'admitted':
       break;
   }
@@ -131,6 +148,26 @@ export async function buyNow(deps: BuyNowDeps, req: BuyNowRequest): Promise<BuyN
       idempotencyKey: req.idempotencyKey,
     },
   };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A replayed purchase still `admitted` is being published by the request that admitted it: wait (bounded)
+ * until Kafka acknowledged it (pending) or it was given back (withdrawn), so concurrent retries of one key
+ * share the original's answer.
+ */
+async function acknowledgedOrReleased(
+  deps: Pick<BuyNowDeps, 'gate' | 'replayWaitMs'>,
+  purchase: PurchaseRecord,
+): Promise<PurchaseRecord> {
+  const deadline = Date.now() + (deps.replayWaitMs ?? 5_000);
+  let current = purchase;
+  while (current.status === 'admitted' && Date.now() < deadline) {
+    await sleep(25);
+    current = (await deps.gate.getPurchase(purchase.purchaseId)) ?? current;
+  }
+  return current;
 }
 
 /** `Prefer: wait=N`: waits up to N seconds for the decision, then reads the purchase again. */

@@ -8,6 +8,11 @@ export interface OutcomeBus extends OutcomeWaiter, DecisionFeed {
   /** Announces decided purchase ids (one message per call). */
   announce(purchaseIds: readonly string[]): Promise<void>;
   start(): Promise<void>;
+  /**
+   * Shutting down: every wait ends now, and any later one at once, so a request waiting with `Prefer:
+   * wait` is answered with the status as it is (202 pending) instead of holding the shutdown.
+   */
+  release(): void;
   stop(): Promise<void>;
   waiting(): number;
 }
@@ -20,6 +25,11 @@ export function createOutcomeBus(options: {
   const { publisher, subscriber, channel } = options;
   const waiters = new Map<string, Set<(decided: boolean) => void>>();
   const listeners = new Set<(purchaseIds: readonly string[]) => void>();
+  let released = false;
+  const wakeAll = () => {
+    for (const set of waiters.values()) for (const wake of set) wake(false);
+    waiters.clear();
+  };
 
   const onMessage = (from: string, message: string) => {
     if (from !== channel) return;
@@ -45,10 +55,14 @@ export function createOutcomeBus(options: {
       subscriber.on('message', onMessage);
       await subscriber.subscribe(channel);
     },
+    release() {
+      released = true;
+      wakeAll();
+    },
     async stop() {
       subscriber.off('message', onMessage);
-      for (const set of waiters.values()) for (const wake of set) wake(false);
-      waiters.clear();
+      released = true;
+      wakeAll();
       listeners.clear();
       await subscriber.unsubscribe(channel).catch(() => undefined);
     },
@@ -57,6 +71,7 @@ export function createOutcomeBus(options: {
       await publisher.publish(channel, JSON.stringify(purchaseIds));
     },
     watch(purchaseId, timeoutMs) {
+      if (released) return { decided: Promise.resolve(false), cancel: () => undefined };
       const set = waiters.get(purchaseId) ?? new Set();
       waiters.set(purchaseId, set);
       let finish: (decided: boolean) => void = () => undefined;
