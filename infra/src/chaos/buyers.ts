@@ -2,6 +2,7 @@
 // gateways, admin listings and restocks. Every request and its answer (or connection error) is recorded:
 // the history the checker reads.
 import { randomUUID } from 'node:crypto';
+import { signBuyerToken } from '@buy-now/buyer-auth';
 import type { Random } from './random.js';
 
 export interface BuyNowRequest {
@@ -75,6 +76,20 @@ function connectionErrorOf(error: unknown): string {
  * The one way a buyer's purchase is sent: headers and body of POST /items/:id/buy-now. Buyer credentials,
  * when the gateway asks for them, belong here and nowhere else.
  */
+/** The gateways of a run verify buyer tokens with this secret. */
+export const CHAOS_BUYER_TOKEN_SECRET = 'chaos-buyer-token-secret-0123456789abcdef';
+const tokens = new Map<string, string>();
+
+/** A buyer's token, signed once per run (valid for an hour, longer than any run). */
+function tokenOf(buyerId: string): string {
+  let token = tokens.get(buyerId);
+  if (token === undefined) {
+    token = signBuyerToken({ secret: CHAOS_BUYER_TOKEN_SECRET, buyerId });
+    tokens.set(buyerId, token);
+  }
+  return token;
+}
+
 export async function sendBuyNow(
   gateway: Gateway,
   request: BuyNowRequest,
@@ -89,6 +104,7 @@ export async function sendBuyNow(
       `/items/${encodeURIComponent(request.itemId)}/buy-now`,
       {
         'idempotency-key': request.idempotencyKey,
+        authorization: `Bearer ${tokenOf(request.buyerId)}`,
         ...(request.prefer === undefined ? {} : { prefer: request.prefer }),
       },
       { buyerId: request.buyerId, quantity: request.quantity },
