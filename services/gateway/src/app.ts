@@ -5,12 +5,15 @@ import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '@buy-now/observability';
 import { registerErrorHandling } from './adapters/http/error-handler.js';
+import { registerPages } from './adapters/http/pages.js';
 import { registerRoutes, type RouteDeps } from './adapters/http/routes.js';
 import { registerLiveRoute, type LiveRouteOptions } from './adapters/ws/live-route.js';
 
 export interface GatewayAppOptions {
   logger: Logger;
   bodyLimitBytes: number;
+  /** The built storefront pages; default: those of @buy-now/storefront. */
+  storefrontDir?: string;
   live: LiveRouteOptions & {
     /** Largest client message; a bigger one closes the connection with 1009. */
     maxMessageBytes: number;
@@ -57,5 +60,6 @@ export async function buildGatewayApp(deps: RouteDeps, options: GatewayAppOption
   });
   registerRoutes(app, deps);
   registerLiveRoute(app, options.live);
+  await registerPages(app, options.storefrontDir);
   return app;
 }
