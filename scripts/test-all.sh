@@ -28,6 +28,13 @@ npx prettier --check . || status=1
 step "integration tests (real Kafka, Redis, PostgreSQL)"
 npx turbo run test:int --concurrency=1 --continue --output-logs=full || status=1
 
+step "browser end-to-end tests (headless Chromium)"
+if bash scripts/ensure-chromium.sh; then
+  npx turbo run test:e2e --filter=@buy-now/storefront --only --output-logs=full || status=1
+else
+  status=1
+fi
+
 step "summary"
 node scripts/test-summary.mjs || status=1
 exit $status
