@@ -22,6 +22,9 @@ mkdirSync(logDir, { recursive: true });
 const env = {
   ...process.env,
   ADMIN_TOKEN: adminToken,
+  // The storefront gets buyer tokens from POST /dev/buyer-tokens, which only demo mode offers.
+  DEMO_MODE: process.env.DEMO_MODE ?? 'true',
+  BUYER_TOKEN_SECRET: process.env.BUYER_TOKEN_SECRET ?? randomBytes(32).toString('hex'),
   PORT: args.port,
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
 };
@@ -137,7 +140,10 @@ for (const item of demoItems) {
 }
 
 console.log(`
-Buy Now demo is running.
+Buy Now demo is running. Open in a browser (watch the stock fall, and buy one yourself):
+  storefront   ${base}/
+  dashboard    ${base}/dashboard
+
   items        ${base}/items
   one item     ${base}/items/${demoItems[0].itemId}
   API docs     ${base}/docs
