@@ -25,7 +25,8 @@ const env = {
   ...process.env,
   ADMIN_TOKEN: adminToken,
   BUYER_TOKEN_SECRET: buyerTokenSecret,
-  // Demo mode: POST /dev/buyer-tokens hands out tokens and the seed API answers (never in production).
+  // Demo mode: POST /dev/buyer-tokens hands out tokens (the storefront gets its buyer's there) and the
+  // seed API answers (never in production).
   DEMO_MODE: 'true',
   // The whole crowd comes from 127.0.0.1: the per-address limit is raised so it does not stop the show.
   RATE_LIMIT_IP_MAX: process.env.RATE_LIMIT_IP_MAX ?? '1000000',
@@ -144,7 +145,10 @@ for (const item of demoItems) {
 }
 
 console.log(`
-Buy Now demo is running.
+Buy Now demo is running. Open in a browser (watch the stock fall, and buy one yourself):
+  storefront   ${base}/
+  dashboard    ${base}/dashboard
+
   items        ${base}/items
   one item     ${base}/items/${demoItems[0].itemId}
   API docs     ${base}/docs

@@ -32,6 +32,13 @@ step "fault injection (private Kafka, Redis, PostgreSQL; kill -9, restarts, FLUS
 # Writes infra/test-results/chaos.json (one check per invariant) for the summary; CHAOS_SEED replays a run.
 bash infra/bin/chaos.sh --size ci ${CHAOS_SEED:+--seed "$CHAOS_SEED"} || status=1
 
+step "browser end-to-end tests (headless Chromium)"
+if bash scripts/ensure-chromium.sh; then
+  npx turbo run test:e2e --filter=@buy-now/storefront --only --output-logs=full || status=1
+else
+  status=1
+fi
+
 step "summary"
 node scripts/test-summary.mjs || status=1
 exit $status

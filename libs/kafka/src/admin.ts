@@ -332,3 +332,59 @@ export async function deleteGroups(client: KafkaClient, groupIds: string[]): Pro
     throw adminFailure(`deleteGroups(${groupIds.join(',')})`, error);
   }
 }
+
+export interface GroupLagQuery {
+  groupId: string;
+  topic: string;
+}
+
+export interface GroupLagAnswer extends GroupLagQuery {
+  /** Records not yet committed by the group, over every partition of the topic. */
+  lag: number;
+}
+
+/**
+ * Records a group has still to read on each partition: end offset minus committed offset; a partition
+ * the group never committed on counts from the first offset still in the log.
+ */
+export function lagOf(offsets: readonly PartitionOffsets[], committed: readonly CommittedOffset[]): number {
+  const byPartition = new Map(committed.map((c) => [c.partition, c.offset]));
+  let lag = 0n;
+  for (const { partition, low, high } of offsets) {
+    const at = byPartition.get(partition);
+    const from = at === undefined || BigInt(at) < 0n ? BigInt(low) : BigInt(at);
+    if (BigInt(high) > from) lag += BigInt(high) - from;
+  }
+  return Number(lag);
+}
+
+/** The lag of each group on its topic, in one admin connection (for a dashboard, every second or so). */
+export async function fetchConsumerGroupLag(
+  client: KafkaClient,
+  queries: readonly GroupLagQuery[],
+): Promise<GroupLagAnswer[]> {
+  try {
+    return await withAdmin(client, async (admin) => {
+      const ends = new Map<string, PartitionOffsets[]>();
+      for (const topic of new Set(queries.map((q) => q.topic))) {
+        ends.set(
+          topic,
+          (await admin.fetchTopicOffsets(topic)).map(({ partition, low, high }) => ({
+            partition,
+            low,
+            high,
+          })),
+        );
+      }
+      return Promise.all(
+        queries.map(async ({ groupId, topic }) => {
+          const response = await admin.fetchOffsets({ groupId, topics: [topic] });
+          const committed = response.find((entry) => entry.topic === topic)?.partitions ?? [];
+          return { groupId, topic, lag: lagOf(ends.get(topic) ?? [], committed) };
+        }),
+      );
+    });
+  } catch (error) {
+    throw adminFailure(`fetchConsumerGroupLag(${queries.map((q) => q.groupId).join(',')})`, error);
+  }
+}

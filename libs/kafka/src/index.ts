@@ -10,6 +10,8 @@ export {
   describeTopicConfigs,
   ensureTopics,
   fetchCommittedOffsets,
+  fetchConsumerGroupLag,
+  lagOf,
   fetchPartitionCount,
   fetchTopicOffsets,
   listTopics,
@@ -18,6 +20,8 @@ export {
   type BrokerInfo,
   type CommittedOffset,
   type EnsureTopicsResult,
+  type GroupLagAnswer,
+  type GroupLagQuery,
   type PartitionOffsets,
   type TopicSpec,
 } from './admin.js';

@@ -5,6 +5,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '@buy-now/observability';
 import { answerFrameworkError, registerErrorHandling } from './adapters/http/error-handler.js';
+import { registerPages } from './adapters/http/pages.js';
 import { registerRequestMetrics } from './adapters/http/request-metrics.js';
 import { registerRoutes, type RouteDeps } from './adapters/http/routes.js';
 import { CONTENT_SECURITY_POLICY, registerSecurityHeaders } from './adapters/http/security-headers.js';
@@ -15,6 +16,8 @@ export interface GatewayAppOptions {
   bodyLimitBytes: number;
   /** Fastify's trustProxy: whether (and from whom) X-Forwarded-For names the client. */
   trustProxy: boolean | number | readonly string[];
+  /** The built storefront pages; default: those of @buy-now/storefront. */
+  storefrontDir?: string;
   live: LiveRouteOptions & {
     /** Largest client message; a bigger one closes the connection with 1009. */
     maxMessageBytes: number;
@@ -77,5 +80,6 @@ export async function buildGatewayApp(deps: RouteDeps, options: GatewayAppOption
   });
   registerRoutes(app, deps);
   registerLiveRoute(app, options.live);
+  await registerPages(app, options.storefrontDir);
   return app;
 }

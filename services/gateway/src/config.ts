@@ -104,6 +104,8 @@ const schema = z.object({
   WS_SOFT_BUFFER_BYTES: env.int(65_536, 1_024, 16_777_216),
   /** Above this many unsent bytes, the connection is closed (1013): the client is too slow. */
   WS_HARD_BUFFER_BYTES: env.int(1_048_576, 4_096, 268_435_456),
+  /** How often consumer-group lag is read and pushed while some dashboard follows it. */
+  WS_LAG_INTERVAL_MS: env.int(1_500, 250, 60_000),
   LOG_LEVEL: env.logLevel(),
 });
 

@@ -6,13 +6,22 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import { Topics } from '@buy-now/contracts';
-import { createDurableProducer, createKafkaClient, type BatchConsumer } from '@buy-now/kafka';
+import {
+  createDurableProducer,
+  createKafkaClient,
+  fetchConsumerGroupLag,
+  type BatchConsumer,
+} from '@buy-now/kafka';
 import { createConsumerMetrics, createMetrics, type Logger } from '@buy-now/observability';
 import { createStockViewStore } from '@buy-now/read-model';
 import { buildGatewayApp } from './app.js';
 import type { GatewayConfig } from './config.js';
 import { createCommandPublisher } from './adapters/kafka/command-publisher.js';
 import { startEventFollower } from './adapters/kafka/event-follower.js';
+import {
+  startSalesMetricsFollower,
+  type SalesMetricsFollower,
+} from './adapters/kafka/sales-metrics-follower.js';
 import { startStockViewFollower, type StockViewFollower } from './adapters/kafka/stock-view-follower.js';
 import { createOutcomeBus } from './adapters/redis/outcome-bus.js';
 import { createBuyerGuard } from './adapters/http/buyer-guard.js';
@@ -119,8 +128,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     onBatchHandled: createConsumerMetrics(metrics)(followerGroup),
   });
 
+  let metricsFollower: SalesMetricsFollower | undefined;
   const hub = createLiveHub({
     catalogue: items,
+    recentMetrics: () => metricsFollower?.recent() ?? [],
     findPurchase: async (purchaseId) =>
       (await gate.getPurchase(purchaseId)) ?? (await archive.findPurchase(purchaseId)),
     decisions: bus,
@@ -160,6 +171,46 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const joinedInTime = await Promise.race([joined, sleep(10_000).then(() => false)]);
   if (!joinedInTime) log.warn('stock-views group not joined yet; live views resync once it is');
 
+  metricsFollower = await startSalesMetricsFollower({
+    client: kafka,
+    groupId: `${config.TOPIC_PREFIX}gateway-metrics-${gatewayId}`,
+    topic: `${config.TOPIC_PREFIX}${Topics.salesMetrics}`,
+    logger: log,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    onMetrics: (records) => hub.publishMetrics(records),
+  });
+
+  // Consumer lag for dashboards: polled only while some connection follows it.
+  const lagGroups = [
+    { group: 'reservation', groupId: `${config.TOPIC_PREFIX}reservation`, topic: Topics.itemCommands },
+    {
+      group: 'stream-processor',
+      groupId: `${config.TOPIC_PREFIX}stream-processor`,
+      topic: Topics.itemEvents,
+    },
+    {
+      group: 'gateway-follower',
+      groupId: `${config.TOPIC_PREFIX}gateway-follower`,
+      topic: Topics.itemEvents,
+    },
+  ].map((g) => ({ ...g, topic: `${config.TOPIC_PREFIX}${g.topic}` }));
+  let polling = false;
+  const pollLag = () => {
+    if (polling || hub.following('lag') === 0) return;
+    polling = true;
+    fetchConsumerGroupLag(kafka, lagGroups)
+      .then((answers) =>
+        hub.publishLag(
+          answers.map((answer, i) => ({ ...answer, group: lagGroups[i]?.group ?? answer.groupId })),
+          clock(),
+        ),
+      )
+      .catch((error: unknown) => log.debug({ err: error }, 'consumer lag not read; will retry'))
+      .finally(() => {
+        polling = false;
+      });
+  };
+
   const released = metrics.counter(
     'reconciled_units_total',
     'Admitted purchases never acknowledged by Kafka, put back on sale',
@@ -181,6 +232,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         .rebuildIfLost()
         .catch((error: unknown) => log.warn({ err: error }, 'gate rebuild failed; will retry'));
     }, 1_000),
+    setInterval(pollLag, config.WS_LAG_INTERVAL_MS),
   ];
   for (const timer of timers) timer.unref();
 
@@ -275,6 +327,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       follower = undefined;
       await liveFollower?.stop(); // and deletes this instance's group: nothing would resume it
       liveFollower = undefined;
+      await metricsFollower?.stop();
+      metricsFollower = undefined;
       await bus.stop();
       subscriber.disconnect();
       await redis.quit().catch(() => undefined);

@@ -14,7 +14,20 @@ describe('client messages', () => {
   it('takes subscribe, unsubscribe and watch, without duplicates', () => {
     expect(parseClientRequest('{"subscribe":["a","*","a"],"watch":["p-1"]}', ID)).toEqual({
       ok: true,
-      request: { subscribe: ['a', '*'], unsubscribe: [], watch: ['p-1'] },
+      request: { subscribe: ['a', '*'], unsubscribe: [], watch: ['p-1'], follow: [], unfollow: [] },
+    });
+  });
+
+  it('takes the dashboard feeds to follow and unfollow', () => {
+    expect(parseClientRequest('{"follow":["metrics","lag","lag"],"unfollow":["metrics"]}', ID)).toEqual({
+      ok: true,
+      request: {
+        subscribe: [],
+        unsubscribe: [],
+        watch: [],
+        follow: ['metrics', 'lag'],
+        unfollow: ['metrics'],
+      },
     });
   });
 
@@ -28,6 +41,9 @@ describe('client messages', () => {
     ['{"subscribe":[1]}', 'INVALID_MESSAGE'],
     ['{"subscribe":["has space"]}', 'INVALID_MESSAGE'],
     ['{"watch":["*"]}', 'INVALID_MESSAGE'],
+    ['{"follow":"lag"}', 'INVALID_MESSAGE'],
+    ['{"follow":["stock"]}', 'INVALID_MESSAGE'],
+    ['{"unfollow":[null]}', 'INVALID_MESSAGE'],
   ])('refuses %s with %s', (text, code) => {
     const parsed = parseClientRequest(text, ID);
     expect(parsed.ok ? undefined : parsed.error.code).toBe(code);

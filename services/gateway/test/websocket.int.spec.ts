@@ -297,7 +297,7 @@ describe('the limits of a live connection', () => {
     const ids = Array.from({ length: 101 }, (_, i) => `item-${i}`);
     client.send({ subscribe: ids });
     client.sendRaw('{not json');
-    client.send({ subscribe: ['a'], follow: ['b'] });
+    client.send({ subscribe: ['a'], feeds: ['b'] });
     client.send({ subscribe: ['bad id with spaces'] });
     client.send({ subscribe: ids.slice(0, 100) });
     await client.until('four answers', () => (client.errors().length >= 4 ? true : undefined));

@@ -5,9 +5,12 @@
 //   {"subscribe": ["<itemId>" | "*", …]}    stock of these items ("*": every item)
 //   {"unsubscribe": ["<itemId>" | "*", …]}
 //   {"watch": ["<purchaseId>", …]}          the outcome of these purchases, once decided
+//   {"follow": ["metrics" | "lag", …]}      dashboard feeds; "unfollow" stops them
 // Server → client:
 //   {"type": "stock", "view": {…item as GET /items/:id…}}
 //   {"type": "purchase", "purchase": {purchaseId, itemId, status, reason?}}
+//   {"type": "metrics", "metrics": [SalesMetrics…]}   recent windows at once, then each as it closes
+//   {"type": "lag", "at": <ms>, "groups": [{group, groupId, topic, lag}]}   every ~1.5 s
 //   {"type": "error", "error": {code, message}}
 
 export const EVERY_ITEM = '*';
@@ -27,15 +30,20 @@ export interface LiveError {
   message: string;
 }
 
+export const FEEDS = ['metrics', 'lag'] as const;
+export type Feed = (typeof FEEDS)[number];
+
 export interface ClientRequest {
   subscribe: string[];
   unsubscribe: string[];
   watch: string[];
+  follow: Feed[];
+  unfollow: Feed[];
 }
 
 export type ParsedRequest = { ok: true; request: ClientRequest } | { ok: false; error: LiveError };
 
-const FIELDS = ['subscribe', 'unsubscribe', 'watch'] as const;
+const FIELDS = ['subscribe', 'unsubscribe', 'watch', 'follow', 'unfollow'] as const;
 type Field = (typeof FIELDS)[number];
 
 export function parseClientRequest(text: string, idPattern: RegExp): ParsedRequest {
@@ -46,7 +54,10 @@ export function parseClientRequest(text: string, idPattern: RegExp): ParsedReque
     return refused('MALFORMED_JSON', 'the message is not valid JSON');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return refused('INVALID_MESSAGE', 'send a JSON object with subscribe, unsubscribe or watch');
+    return refused(
+      'INVALID_MESSAGE',
+      'send a JSON object with subscribe, unsubscribe, watch, follow or unfollow',
+    );
   }
   const fields = Object.keys(parsed);
   const unknown = fields.filter((field) => !(FIELDS as readonly string[]).includes(field));
@@ -57,12 +68,21 @@ export function parseClientRequest(text: string, idPattern: RegExp): ParsedReque
     );
   }
   if (fields.length === 0) {
-    return refused('INVALID_MESSAGE', 'send a JSON object with subscribe, unsubscribe or watch');
+    return refused(
+      'INVALID_MESSAGE',
+      'send a JSON object with subscribe, unsubscribe, watch, follow or unfollow',
+    );
   }
-  const request: ClientRequest = { subscribe: [], unsubscribe: [], watch: [] };
+  const request: ClientRequest = { subscribe: [], unsubscribe: [], watch: [], follow: [], unfollow: [] };
   for (const field of FIELDS) {
     const value = (parsed as Record<string, unknown>)[field];
     if (value === undefined) continue;
+    if (field === 'follow' || field === 'unfollow') {
+      const feeds = feedsOf(field, value);
+      if (typeof feeds === 'string') return refused('INVALID_MESSAGE', feeds);
+      request[field] = feeds;
+      continue;
+    }
     const ids = idsOf(field, value, idPattern);
     if (typeof ids === 'string') return refused('INVALID_MESSAGE', ids);
     request[field] = ids;
@@ -70,7 +90,19 @@ export function parseClientRequest(text: string, idPattern: RegExp): ParsedReque
   return { ok: true, request };
 }
 
-function idsOf(field: Field, value: unknown, idPattern: RegExp): string[] | string {
+function feedsOf(field: 'follow' | 'unfollow', value: unknown): Feed[] | string {
+  const known = (feed: unknown): feed is Feed => (FEEDS as readonly unknown[]).includes(feed);
+  if (!Array.isArray(value)) return `${field} must be an array of ${FEEDS.map((f) => `"${f}"`).join(', ')}`;
+  const bad: unknown = (value as unknown[]).find((feed) => !known(feed));
+  if (bad !== undefined) return `${field}: ${JSON.stringify(bad)} is not one of ${FEEDS.join(', ')}`;
+  return [...new Set(value as Feed[])];
+}
+
+function idsOf(
+  field: Exclude<Field, 'follow' | 'unfollow'>,
+  value: unknown,
+  idPattern: RegExp,
+): string[] | string {
   const what = field === 'watch' ? 'purchase ids' : 'item ids or "*"';
   if (!Array.isArray(value)) return `${field} must be an array of ${what}`;
   const ids: string[] = [];

@@ -2,7 +2,7 @@
 // watches, and the fan-out of stock views (from this instance's stock-views consumer) and purchase
 // outcomes (from the outcome bus) to them. Nothing here waits for a client; see live-connection.ts for
 // the drop-or-close policy that keeps a slow client from delaying the others.
-import type { StockView } from '@buy-now/contracts';
+import type { SalesMetrics, StockView } from '@buy-now/contracts';
 import type { Logger, Metrics } from '@buy-now/observability';
 import type { WebSocket } from 'ws';
 import { isDecided, publicStatusOf } from '../../domain/buy-now.js';
@@ -12,6 +12,7 @@ import {
   changeSubscriptions,
   EVERY_ITEM,
   parseClientRequest,
+  type Feed,
   type LiveError,
 } from '../../domain/live-views.js';
 import type { DecisionFeed, ItemCatalogue, ItemView } from '../../domain/ports.js';
@@ -38,6 +39,17 @@ export interface LiveHubDeps {
   logger: Logger;
   metrics: Metrics;
   limits: LiveLimits;
+  /** Recent sales-metrics windows, sent to a connection when it follows "metrics". */
+  recentMetrics?: () => readonly SalesMetrics[];
+}
+
+export interface GroupLag {
+  /** The role of the group: reservation, stream-processor, gateway-follower. */
+  group: string;
+  groupId: string;
+  topic: string;
+  /** Records published and not yet committed by the group, over every partition. */
+  lag: number;
 }
 
 export interface LiveHub {
@@ -47,6 +59,12 @@ export interface LiveHub {
   accept(socket: WebSocket): void;
   /** The newest view of some items, from stock-views. */
   publish(views: readonly StockView[]): void;
+  /** Closed sales-metrics windows, to the connections that follow "metrics". */
+  publishMetrics(records: readonly SalesMetrics[]): void;
+  /** The lag of each consumer group, to the connections that follow "lag". */
+  publishLag(groups: readonly GroupLag[], at: number): void;
+  /** How many connections follow a feed now (the lag poller runs only while some do). */
+  following(feed: Feed): number;
   /** Sends every connection the current view of what it is subscribed to (after a gap in the feed). */
   resync(): Promise<void>;
   connections(): number;
@@ -62,6 +80,10 @@ export function createLiveHub(deps: LiveHubDeps): LiveHub {
   const sockets = new Map<LiveConnection, WebSocket>();
   const byItem = new Map<string, Set<LiveConnection>>();
   const byPurchase = new Map<string, Set<LiveConnection>>();
+  const byFeed = new Map<Feed, Set<LiveConnection>>([
+    ['metrics', new Set()],
+    ['lag', new Set()],
+  ]);
   let nextId = 1;
 
   const connectionsGauge = deps.metrics.gauge('ws_connections', 'Open WebSocket connections');
@@ -96,6 +118,9 @@ export function createLiveHub(deps: LiveHubDeps): LiveHub {
       purchase: { purchaseId: purchase.purchaseId, itemId: purchase.itemId, ...publicStatusOf(purchase) },
     });
 
+  const metricsFrame = (records: readonly SalesMetrics[]) =>
+    JSON.stringify({ type: 'metrics', metrics: records });
+
   const wants = (connection: LiveConnection, itemId: string) =>
     connection.subscriptions.has(itemId) || connection.subscriptions.has(EVERY_ITEM);
 
@@ -122,6 +147,7 @@ export function createLiveHub(deps: LiveHubDeps): LiveHub {
     sockets.delete(connection);
     for (const itemId of connection.subscriptions) unindex(byItem, itemId, connection);
     for (const purchaseId of connection.watches) unindex(byPurchase, purchaseId, connection);
+    for (const followers of byFeed.values()) followers.delete(connection);
     connectionsGauge.set(all.size);
   };
 
@@ -171,6 +197,18 @@ export function createLiveHub(deps: LiveHubDeps): LiveHub {
     for (const purchaseId of watching.added) {
       connection.watches.add(purchaseId);
       index(byPurchase, purchaseId, connection);
+    }
+
+    for (const feed of request.unfollow) byFeed.get(feed)?.delete(connection);
+    for (const feed of request.follow) {
+      const followers = byFeed.get(feed);
+      if (followers === undefined || followers.has(connection)) continue;
+      followers.add(connection);
+      const recent = feed === 'metrics' ? (deps.recentMetrics?.() ?? []) : [];
+      if (recent.length > 0) {
+        framesSent.inc({ type: 'metrics' });
+        connection.send(metricsFrame(recent));
+      }
     }
 
     if (change.added.length > 0) {
@@ -297,6 +335,25 @@ export function createLiveHub(deps: LiveHubDeps): LiveHub {
         }
       }
     },
+    publishMetrics(records) {
+      const followers = byFeed.get('metrics');
+      if (records.length === 0 || followers === undefined || followers.size === 0) return;
+      const frame = metricsFrame(records);
+      for (const connection of followers) {
+        framesSent.inc({ type: 'metrics' });
+        connection.send(frame);
+      }
+    },
+    publishLag(groups, at) {
+      const followers = byFeed.get('lag');
+      if (followers === undefined || followers.size === 0) return;
+      const frame = JSON.stringify({ type: 'lag', at, groups });
+      for (const connection of followers) {
+        framesSent.inc({ type: 'lag' });
+        connection.send(frame);
+      }
+    },
+    following: (feed) => byFeed.get(feed)?.size ?? 0,
     async resync() {
       if (all.size === 0) return;
       const connections = [...all];
