@@ -7,6 +7,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.spec.ts'],
     globalSetup: ['test/support/build-once.ts'],
+    // Each suite runs processors and a sale against the shared broker: side by side on two cores they
+    // starve each other's consumer groups. One file at a time, as in the gateway.
+    fileParallelism: false,
     testTimeout: 90_000,
     hookTimeout: 60_000,
   },

@@ -37,7 +37,7 @@ export async function buyNow(itemId: string, renewed = false): Promise<BuyOutcom
         'content-type': 'application/json',
         'idempotency-key': idempotencyKey(),
         prefer: 'wait=10',
-        ...(session.authorization ? { authorization: session.authorization } : {}),
+        authorization: session.authorization,
       },
       body: JSON.stringify({ buyerId: session.buyerId }),
     });

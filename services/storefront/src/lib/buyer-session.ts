@@ -1,12 +1,12 @@
 // Who this browser buys as. With the gateway in demo mode, POST /dev/buyer-tokens gives a buyer id and a
-// signed token (kept in localStorage until shortly before it expires). A gateway without that endpoint
-// (404) takes the buyer id in the body alone: the page then makes a random one and keeps it.
+// signed token (kept in localStorage until shortly before it expires). Outside demo mode the token comes
+// from the shop's own sign-in, which this demo storefront does not have: buying then says so.
 // This is the only module that knows how a buyer is identified.
 
 export interface BuyerSession {
   buyerId: string;
-  /** Authorization header value, when the gateway issues tokens. */
-  authorization?: string;
+  /** Authorization header value. */
+  authorization: string;
 }
 
 interface StoredToken {
@@ -17,11 +17,6 @@ interface StoredToken {
 
 const TOKEN_KEY = 'buy-now.buyer-token';
 const BUYER_KEY = 'buy-now.buyer-id';
-
-function randomId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(6));
-  return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
-}
 
 function storedToken(now: number): StoredToken | undefined {
   try {
@@ -64,9 +59,9 @@ async function open(): Promise<BuyerSession> {
     return { buyerId: issued.buyerId, authorization: `Bearer ${issued.token}` };
   }
   if (response.status === 404) {
-    const buyerId = known ?? randomId();
-    localStorage.setItem(BUYER_KEY, buyerId);
-    return { buyerId };
+    throw new Error(
+      'buying needs a signed-in buyer: this gateway hands out demo buyer tokens only in demo mode',
+    );
   }
   throw new Error(`buyer token refused (${response.status})`);
 }

@@ -7,11 +7,6 @@ import type { FastifyInstance } from 'fastify';
 import { storefrontDistDir } from '@buy-now/storefront';
 import { errorBody } from './error-handler.js';
 
-/** What the pages need, and nothing more (the gateway's own security headers may add to it). */
-const PAGE_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
-  "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
-
 export async function registerPages(app: FastifyInstance, distDir = storefrontDistDir): Promise<void> {
   const pages = { '/': 'index.html', '/dashboard': 'dashboard.html' } as const;
   const built = existsSync(join(distDir, 'index.html')) && existsSync(join(distDir, 'dashboard.html'));
@@ -42,11 +37,8 @@ export async function registerPages(app: FastifyInstance, distDir = storefrontDi
     // A few kB each, read once: a rebuilt storefront is served after a restart.
     const html = readFileSync(join(distDir, file), 'utf8');
     app.get(url, { schema: { hide: true } }, (_request, reply) =>
-      reply
-        .header('content-security-policy', PAGE_CSP)
-        .header('cache-control', 'no-cache')
-        .type('text/html; charset=utf-8')
-        .send(html),
+      // The gateway's security headers (a CSP of 'self' only) cover the pages as any other answer.
+      reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(html),
     );
   }
 }
