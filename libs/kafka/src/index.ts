@@ -51,3 +51,4 @@ export {
   type RecordToSend,
 } from './records.js';
 export type { BackoffOptions } from './backoff.js';
+export { consumerReadiness, producerReady, type KafkaReadiness } from './readiness.js';

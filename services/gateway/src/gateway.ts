@@ -10,6 +10,7 @@ import {
   createDurableProducer,
   createKafkaClient,
   fetchConsumerGroupLag,
+  producerReady,
   type BatchConsumer,
 } from '@buy-now/kafka';
 import { createConsumerMetrics, createMetrics, type Logger } from '@buy-now/observability';
@@ -253,10 +254,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       return Promise.all([
         probe('redis', () => redis.ping()),
         probe('sql', () => pool.query('SELECT 1')),
-        probe('kafka', async () => {
-          if (producer.isStopped()) throw new Error('producer stopped');
-          await producer.connect();
-        }),
+        probe('kafka', () => producerReady(producer)),
         Promise.resolve<DependencyHealth>({
           name: 'item-events-follower',
           ok: followerHealth?.state === 'running',

@@ -12,6 +12,8 @@ import {
 import {
   createDurableProducer,
   createKafkaClient,
+  consumerReadiness,
+  producerReady,
   runBatchConsumer,
   type BatchConsumer,
 } from '@buy-now/kafka';
@@ -225,21 +227,11 @@ export async function startReservation(
     logger: log,
     host: config.OPS_HOST,
     port: config.OPS_PORT,
-    readiness: async () => {
-      const health = consumer.health();
-      return [
-        await probe('sql', () => store.ping()),
-        await probe('kafka', async () => {
-          if (producer.isStopped()) throw new Error('producer stopped');
-          await producer.connect();
-        }),
-        {
-          name: 'item-commands-consumer',
-          ok: health.state === 'running',
-          detail: `${health.state}, ${health.recordsHandled} records, lag ${JSON.stringify(health.lag)}`,
-        },
-      ];
-    },
+    readiness: async () => [
+      await probe('sql', () => store.ping()),
+      await probe('kafka', () => producerReady(producer)),
+      consumerReadiness('item-commands-consumer', consumer),
+    ],
   });
 
   let stopping: Promise<void> | undefined;

@@ -15,6 +15,8 @@ import {
 import {
   createDurableProducer,
   createKafkaClient,
+  consumerReadiness,
+  producerReady,
   runBatchConsumer,
   type BatchConsumer,
   type DurableProducer,
@@ -215,21 +217,11 @@ export async function startStreamProcessor(
     logger: log,
     host: config.OPS_HOST,
     port: config.OPS_PORT,
-    readiness: async () => {
-      const health = consumer.health();
-      return [
-        await probe('redis', () => redis.ping()),
-        await probe('kafka', async () => {
-          if (producer.isStopped()) throw new Error('producer stopped');
-          await producer.connect();
-        }),
-        {
-          name: 'item-events-consumer',
-          ok: health.state === 'running',
-          detail: `${health.state}, ${health.recordsHandled} records, lag ${JSON.stringify(health.lag)}`,
-        },
-      ];
-    },
+    readiness: async () => [
+      await probe('redis', () => redis.ping()),
+      await probe('kafka', () => producerReady(producer)),
+      consumerReadiness('item-events-consumer', consumer),
+    ],
   }).catch(async (error: unknown) => {
     await consumer.stop();
     return abandon(error);
