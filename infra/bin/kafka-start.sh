@@ -62,8 +62,11 @@ echo $! >"$KAFKA_PID_FILE"
 
 # 5. Wait until the listener is open; up.sh then waits for a real metadata answer.
 deadline=$((SECONDS + ${KAFKA_START_TIMEOUT:-90}))
+started_pid="$(cat "$KAFKA_PID_FILE")"
 until port_open "$KAFKA_PORT"; do
-  if ! kafka_pid >/dev/null; then
+  # Only a process that is gone has exited: right after the fork the child may not have exec'd java yet,
+  # and its command line is still this script's (kafka_pid's cmdline check would call that an exit).
+  if ! kill -0 "$started_pid" 2>/dev/null; then
     tail -n 40 "$KAFKA_LOG" >&2
     die "Kafka exited during start-up; the lines above are the end of $KAFKA_LOG"
   fi
