@@ -1,35 +1,23 @@
-// The fault-injection run's own servers: a Kafka broker (infra/bin/kafka-start.sh on other ports and its
-// own run folder), a Redis child process and a PostgreSQL cluster in a temporary folder. Restarting or
-// flushing them harms nobody else; the machine's shared servers are never touched.
+// The fault-injection run's own servers: a Kafka broker (testkit's private broker: infra/bin/kafka-start.sh
+// on other ports with its own run folder), a Redis child process and a PostgreSQL cluster in a temporary
+// folder. Restarting or flushing them harms nobody else; the machine's shared servers are never touched.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { topicCatalogue } from '@buy-now/contracts';
 import { createKafkaClient, ensureTopics, waitForBroker, type KafkaClient } from '@buy-now/kafka';
 import type { Logger } from '@buy-now/observability';
+import { freePort, startPrivateKafka } from '@buy-now/testkit';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
+export { freePort } from '@buy-now/testkit';
+
 const run = promisify(execFile);
-const INFRA_BIN = fileURLToPath(new URL('../../bin/', import.meta.url));
 /** Fewer partitions than production: rebalances after each kill settle sooner on a small machine. */
 const PARTITIONS = 4;
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -56,8 +44,8 @@ export async function startPrivateServers(logger: Logger): Promise<PrivateServer
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const kafkaBroker = await startKafka(join(dir, 'kafka'), logger);
-    stops.push(() => kafkaBroker.stop());
+    const kafkaBroker = await startPrivateKafka();
+    stops.push(() => kafkaBroker.close());
     const redisServer = await startRedis(join(dir, 'redis'));
     stops.push(() => redisServer.stop());
     const postgres = await startPostgres(join(dir, 'pg'));
@@ -88,43 +76,6 @@ export async function startPrivateServers(logger: Logger): Promise<PrivateServer
     await stop();
     throw error;
   }
-}
-
-// ---- Kafka ----------------------------------------------------------------------------------------
-
-async function startKafka(runDir: string, logger: Logger) {
-  const port = await freePort();
-  const controllerPort = await freePort();
-  const env = {
-    ...process.env,
-    KAFKA_PORT: String(port),
-    KAFKA_CONTROLLER_PORT: String(controllerPort),
-    KAFKA_RUN_DIR: runDir,
-    KAFKA_BROKERS: `127.0.0.1:${port}`,
-    KAFKA_HEAP: '512m',
-  };
-  const script = async (name: string) => {
-    try {
-      await run('bash', [join(INFRA_BIN, name)], { env, maxBuffer: 4 * 1024 * 1024 });
-    } catch (error) {
-      const output = error as { stdout?: string; stderr?: string };
-      throw new Error(
-        `${name} failed (broker log: ${join(runDir, 'server.log')}): ${output.stderr ?? ''}${output.stdout ?? ''}`,
-      );
-    }
-  };
-  await script('kafka-start.sh');
-  const brokers = `127.0.0.1:${port}`;
-  return {
-    brokers,
-    async restart() {
-      await script('kafka-stop.sh');
-      await script('kafka-start.sh');
-      const probe = createKafkaClient({ brokers: [brokers], clientId: 'chaos-probe', logger });
-      await waitForBroker(probe, { timeoutMs: 90_000 });
-    },
-    stop: () => script('kafka-stop.sh'),
-  };
 }
 
 // ---- Redis ----------------------------------------------------------------------------------------

@@ -10,3 +10,4 @@ export {
   type PoisonOptions,
   type PoisonRecord,
 } from './poison-records.js';
+export { freePort, startPrivateKafka, type PrivateKafka, type PrivateKafkaOptions } from './private-kafka.js';

@@ -1,12 +1,10 @@
 // Kafka unavailable: the broker is stopped for real. Buy-now answers 503 with Retry-After quickly and
 // gives the unit back; once the broker is back, purchases go through again without restarting anything.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { waitForBroker } from '@buy-now/kafka';
-import { waitFor } from '@buy-now/testkit';
+// The whole system runs on a private broker of this suite: stopping it harms no other suite, and a broker
+// some other checkout started on the shared port cannot make the stop a no-op.
+import { startPrivateKafka, waitFor, type PrivateKafka } from '@buy-now/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  REPO_ROOT,
   availableAtGate,
   buyNow,
   errorShape,
@@ -21,35 +19,37 @@ import {
   type TestSystem,
 } from './support/system.js';
 
-const run = promisify(execFile);
+/** The broker's JVM starts, stops and starts again next to the system's children: slow on a busy machine. */
+const SLOW_MS = 240_000;
 
-/** The infra scripts manage the one broker every suite uses (pid and data under infra/.run). */
-async function broker(action: 'start' | 'stop'): Promise<void> {
-  await run('bash', [`infra/bin/kafka-${action}.sh`], { cwd: REPO_ROOT, timeout: 120_000 });
-}
-
+let broker: PrivateKafka;
 let system: TestSystem;
 
 beforeAll(async () => {
-  system = await startSystem();
-});
+  broker = await startPrivateKafka();
+  system = await startSystem({ kafkaBrokers: [broker.brokers] });
+}, SLOW_MS);
 
 afterAll(async () => {
-  // Whatever happened above, the broker is up again for the suites that follow.
   try {
-    await broker('start');
-    if (system) await waitForBroker(system.kafka, { timeoutMs: 60_000 });
+    // Tearing the system down deletes its topics and groups: the broker must answer, even after a failure
+    // left it stopped. Already running, start() returns at once.
+    if (system) await broker?.start();
   } finally {
-    await system?.stop();
+    try {
+      await system?.stop();
+    } finally {
+      await broker?.close();
+    }
   }
-});
+}, SLOW_MS);
 
-describe('Kafka unavailable', () => {
+describe('Kafka unavailable', { timeout: SLOW_MS }, () => {
   it('answers 503 fast and gives the unit back, then sells again once the broker is back', async () => {
     const itemId = await listItem(system, { stock: 10 });
     const idempotencyKey = 'outage-key-0001';
 
-    await broker('stop');
+    await broker.stop();
 
     const started = Date.now();
     const refused = await buyNow(system, { itemId, buyerId: 'outage-buyer', idempotencyKey });
@@ -64,8 +64,7 @@ describe('Kafka unavailable', () => {
     expect((await getItem(system, itemId)).available).toBe(10);
     expect(await purchaseRows(system, itemId)).toEqual([]);
 
-    await broker('start');
-    await waitForBroker(system.kafka, { timeoutMs: 60_000 });
+    await broker.start();
     await waitFor(
       'the gateway to reach Kafka again',
       async () => {

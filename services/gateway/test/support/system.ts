@@ -224,6 +224,11 @@ export interface SystemOptions {
   childEnv?: Record<string, string>;
   /** The gateway's logger; default silent. */
   gatewayLogger?: Logger;
+  /**
+   * The broker of the whole system (gateway, children, the test's own client) instead of the shared one,
+   * e.g. a private broker the test stops and starts.
+   */
+  kafkaBrokers?: string[];
 }
 
 export interface TestSystem {
@@ -257,6 +262,7 @@ export interface TestSystem {
 
 export async function startSystem(options: SystemOptions = {}): Promise<TestSystem> {
   const servers = await getTestServers();
+  const kafkaBrokers = options.kafkaBrokers ?? servers.kafkaBrokers;
   const logger = createLogger({ service: 'gateway-int-test', level: 'silent' });
   const topicPrefix = `${uniqueName('t')}.`;
   const redisPrefix = `${uniqueName('gw')}:`;
@@ -266,7 +272,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     stockViews: `${topicPrefix}${Topics.stockViews}`,
   };
   const allTopics = topicCatalogue.map((spec) => `${topicPrefix}${spec.name}`);
-  const kafka = createKafkaClient({ brokers: servers.kafkaBrokers, clientId: 'gateway-int-test', logger });
+  const kafka = createKafkaClient({ brokers: kafkaBrokers, clientId: 'gateway-int-test', logger });
   await ensureTopics(
     kafka,
     topicCatalogue.map((spec) => ({
@@ -285,7 +291,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     main: RESERVATION_MAIN,
     ready: RESERVATION_READY,
     env: {
-      KAFKA_BROKERS: servers.kafkaBrokers.join(','),
+      KAFKA_BROKERS: kafkaBrokers.join(','),
       DATABASE_URL: database.url,
       TOPIC_PREFIX: topicPrefix,
       ...options.childEnv,
@@ -296,7 +302,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     main: PROCESSOR_MAIN,
     ready: PROCESSOR_READY,
     env: {
-      KAFKA_BROKERS: servers.kafkaBrokers.join(','),
+      KAFKA_BROKERS: kafkaBrokers.join(','),
       REDIS_URL: servers.redisUrl,
       DATABASE_URL: database.url,
       TOPIC_PREFIX: topicPrefix,
@@ -307,7 +313,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     },
   };
   const config = loadGatewayConfig({
-    KAFKA_BROKERS: servers.kafkaBrokers.join(','),
+    KAFKA_BROKERS: kafkaBrokers.join(','),
     REDIS_URL: servers.redisUrl,
     DATABASE_URL: database.url,
     ADMIN_TOKEN,
