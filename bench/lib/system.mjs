@@ -6,10 +6,10 @@ import { createServer } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import kafkajs from 'kafkajs';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { topicCatalogue } from '@buy-now/contracts';
 import { createKafkaClient, deleteTopics, ensureTopics } from '@buy-now/kafka';
 import { createLogger } from '@buy-now/observability';
+import { closePostgresPool, createPostgresPool } from '@buy-now/sql-schema';
 import { createTestDatabase } from '@buy-now/testkit';
 import { BENCH_BUYER_TOKEN_SECRET, BENCH_RATE_LIMITS } from './buyer-tokens.mjs';
 import { summariseProfile } from './profile.mjs';
@@ -276,7 +276,7 @@ export async function createSystem({ name, servers, topics, partitions, profileD
     )) {
       await attempt(`stopping ${service.name}`, () => service.stop());
     }
-    await attempt('closing the pool', () => pool?.end());
+    await attempt('closing the pool', () => pool && closePostgresPool(pool));
     await attempt('dropping the database', () => database?.drop());
     await attempt('deleting Redis keys', () => (redis ? deleteRedisKeys(redis, redisPrefix) : undefined));
     await attempt('closing Redis', () => redis?.quit());
@@ -296,7 +296,11 @@ export async function createSystem({ name, servers, topics, partitions, profileD
   try {
     await ensureTopics(kafka, specs);
     database = await createTestDatabase(servers.databaseUrl, 'bench');
-    pool = new pg.Pool({ connectionString: database.url, max: 4 });
+    pool = createPostgresPool({
+      connectionString: database.url,
+      max: 4,
+      onIdleError: (error) => cleanupProblems.push(`idle PostgreSQL connection failed: ${error.message}`),
+    });
     redis = new Redis(servers.redisUrl, { maxRetriesPerRequest: 2 });
   } catch (error) {
     await system.stop().catch(() => undefined);

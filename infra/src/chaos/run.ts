@@ -4,7 +4,8 @@ import { mkdirSync } from 'node:fs';
 import { Topics } from '@buy-now/contracts';
 import type { Logger } from '@buy-now/observability';
 import { Redis } from 'ioredis';
-import pg from 'pg';
+import { closePostgresPool, createPostgresPool } from '@buy-now/sql-schema';
+import type pg from 'pg';
 import {
   CHAOS_BUYER_TOKEN_SECRET,
   createAdminClient,
@@ -134,7 +135,7 @@ export async function startSystem(
   const stop = () =>
     (stopped ??= (async () => {
       await Promise.all([...services.values()].map((s) => s.shutdown().catch(() => undefined)));
-      await pool?.end().catch(() => undefined);
+      if (pool) await closePostgresPool(pool).catch(() => undefined);
       redis?.disconnect();
       await servers.stop();
       pendingStops.delete(stop);
@@ -204,8 +205,12 @@ export async function startSystem(
     // The reservation service applies the migrations; the gateways read the schema at start.
     await services.get('reservation')?.ready();
     await Promise.all([...services.values()].map((s) => s.ready()));
-    pool = new pg.Pool({ connectionString: servers.databaseUrl, max: 4 });
-    pool.on('error', () => undefined); // PostgreSQL restarts are part of the run
+    // PostgreSQL restarts are part of the run: an idle connection they end is expected.
+    pool = createPostgresPool({
+      connectionString: servers.databaseUrl,
+      max: 4,
+      onIdleError: () => undefined,
+    });
     redis = new Redis(servers.redisUrl, { maxRetriesPerRequest: 3 });
     redis.on('error', () => undefined);
     return { servers, services, gateways, pool, redis, stop };

@@ -7,3 +7,4 @@ export {
   type MigrationReport,
   type Dialect,
 } from './migrations.js';
+export { createPostgresPool, closePostgresPool, type PostgresPoolOptions } from './postgres-pool.js';

@@ -3,7 +3,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import { Topics } from '@buy-now/contracts';
 import {
@@ -15,6 +14,7 @@ import {
 } from '@buy-now/kafka';
 import { createConsumerMetrics, createMetrics, type Logger } from '@buy-now/observability';
 import { createStockViewStore } from '@buy-now/read-model';
+import { closePostgresPool, createPostgresPool } from '@buy-now/sql-schema';
 import { buildGatewayApp } from './app.js';
 import type { GatewayConfig } from './config.js';
 import { createCommandPublisher } from './adapters/kafka/command-publisher.js';
@@ -55,9 +55,16 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     lazyConnect: true,
   });
   const subscriber = redis.duplicate();
+  // ioredis reconnects by itself; without a listener each failure would go to the console, unstructured.
+  redis.on('error', (error: unknown) => log.warn({ err: error }, 'Redis connection error'));
+  subscriber.on('error', (error: unknown) => log.warn({ err: error }, 'Redis subscriber connection error'));
   await Promise.all([redis.connect(), subscriber.connect()]);
-  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2, connectionTimeoutMillis: 2_000 });
-  pool.on('error', (error) => log.warn({ err: error }, 'idle PostgreSQL connection failed'));
+  const pool = createPostgresPool({
+    connectionString: config.DATABASE_URL,
+    max: 2,
+    connectionTimeoutMillis: 2_000,
+    onIdleError: (error) => log.warn({ err: error }, 'idle PostgreSQL connection failed'),
+  });
 
   const kafka = createKafkaClient({
     brokers: [...config.KAFKA_BROKERS],
@@ -330,7 +337,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       await bus.stop();
       subscriber.disconnect();
       await redis.quit().catch(() => undefined);
-      await pool.end();
+      await closePostgresPool(pool);
       log.info('gateway stopped');
     })());
   return { app, address: address.replace(/^https?:\/\//, ''), stop };

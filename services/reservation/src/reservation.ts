@@ -63,6 +63,8 @@ export async function startReservation(
 
   // Migrations run on start, serialised across instances by an advisory lock.
   const migrator = new pg.Client({ connectionString: config.DATABASE_URL });
+  // A connection lost between two statements fails the next one; the event alone must not crash us.
+  migrator.on('error', (error) => log.warn({ err: error }, 'migration connection failed'));
   await migrator.connect();
   try {
     await migratePostgres(migrator);

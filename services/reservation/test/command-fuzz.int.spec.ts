@@ -9,7 +9,7 @@
 // A fixed seed makes every run try the same cases; FUZZ_SEED and FUZZ_RUNS change them for one run.
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import pg from 'pg';
+import type pg from 'pg';
 import {
   encode,
   schemasOnTopic,
@@ -33,6 +33,7 @@ import {
   type KafkaClient,
 } from '@buy-now/kafka';
 import { createLogger } from '@buy-now/observability';
+import { closePostgresPool, createPostgresPool } from '@buy-now/sql-schema';
 import {
   createTestDatabase,
   fuzzSettings,
@@ -91,7 +92,11 @@ beforeAll(async () => {
     { name: topics.events, partitions: 1 },
   ]);
   database = await createTestDatabase(servers.databaseUrl);
-  pool = new pg.Pool({ connectionString: database.url, max: 2 });
+  pool = createPostgresPool({
+    connectionString: database.url,
+    max: 2,
+    onIdleError: (error) => logger.warn({ err: error }, 'idle PostgreSQL connection of the test failed'),
+  });
   // Big enough for a record near the broker's limit (the services' producers stop at 900 KiB).
   producer = createDurableProducer(kafka, { logger, maxBatchBytes: 1_040_000 });
   reservation = await startReservation(
@@ -127,7 +132,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await reservation?.stop();
   await producer?.stop();
-  await pool?.end();
+  if (pool) await closePostgresPool(pool);
   await database?.drop();
   await deleteGroups(kafka, [`${prefix}reservation`]).catch(() => undefined);
   await deleteTopics(kafka, Object.values(topics));

@@ -29,6 +29,9 @@ export async function verifyViews(
   print: (line: string) => void,
 ): Promise<number> {
   const sql = new pg.Client({ connectionString: config.DATABASE_URL });
+  // A connection lost between two checks fails the next query, which reports it; the event alone must
+  // not crash the command.
+  sql.on('error', () => undefined);
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
   await Promise.all([sql.connect(), redis.connect()]);
   try {

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import pg from 'pg';
+import type pg from 'pg';
 import { expect } from 'vitest';
 import { decode, Topics, topicCatalogue, type ItemEvent, type StockView } from '@buy-now/contracts';
 import {
@@ -21,6 +21,7 @@ import {
 } from '@buy-now/kafka';
 import { signBuyerToken } from '@buy-now/buyer-auth';
 import { createLogger, type Logger } from '@buy-now/observability';
+import { closePostgresPool, createPostgresPool } from '@buy-now/sql-schema';
 import { createTestDatabase, getTestServers, uniqueName, waitFor, type TestDatabase } from '@buy-now/testkit';
 import { loadGatewayConfig, type GatewayConfig } from '../../src/config.js';
 import { startGateway, type RunningGateway } from '../../src/gateway.js';
@@ -283,7 +284,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     })),
   );
   const database = await createTestDatabase(servers.databaseUrl);
-  const pool = new pg.Pool({ connectionString: database.url, max: 4 });
+  const pool = createPostgresPool({
+    connectionString: database.url,
+    max: 4,
+    onIdleError: (error) => logger.warn({ err: error }, 'idle PostgreSQL connection of the test failed'),
+  });
   const redis = new Redis(servers.redisUrl, { maxRetriesPerRequest: 2 });
 
   const reservationChild: ChildSpec = {
@@ -339,7 +344,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     if (startedReservation.status === 'fulfilled') await startedReservation.value.stop('SIGKILL');
     if (startedProcessor.status === 'fulfilled') await startedProcessor.value.stop('SIGKILL');
     if (startedGateway.status === 'fulfilled') await startedGateway.value.stop();
-    await pool.end();
+    await closePostgresPool(pool);
     await database.drop();
     await deleteKeysByPrefix(redis, redisPrefix);
     await redis.quit();
@@ -393,7 +398,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
       await attempt(() => gateway.stop());
       await attempt(() => system.reservation.stop('SIGTERM'));
       await attempt(() => system.processor.stop('SIGTERM'));
-      await attempt(() => pool.end());
+      await attempt(() => closePostgresPool(pool));
       await attempt(() => database.drop());
       await attempt(() => deleteKeysByPrefix(redis, redisPrefix));
       await attempt(() => redis.quit());

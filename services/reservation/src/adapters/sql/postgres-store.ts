@@ -2,6 +2,7 @@
 // the row lock first, reads and writes with a handful of set-based statements, and commits, so the
 // lock is held for a few round trips whatever the size of the batch.
 import pg from 'pg';
+import { closePostgresPool, createPostgresPool } from '@buy-now/sql-schema';
 import {
   ReservationStoreError,
   type DecisionKeys,
@@ -67,8 +68,11 @@ export function createPostgresStore(options: PostgresStoreOptions): ReservationS
   const pool =
     'pool' in options
       ? options.pool
-      : new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
-  if (!('pool' in options)) pool.on('error', options.onPoolError);
+      : createPostgresPool({
+          connectionString: options.connectionString,
+          max: options.poolSize ?? 10,
+          onIdleError: options.onPoolError,
+        });
 
   async function query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
     try {
@@ -199,7 +203,7 @@ export function createPostgresStore(options: PostgresStoreOptions): ReservationS
     },
 
     async close() {
-      if (ownsPool) await pool.end();
+      if (ownsPool) await closePostgresPool(pool);
     },
   };
 }
