@@ -56,8 +56,6 @@ export interface BatchConsumerOptions<T> {
   partitionsConsumedConcurrently?: number;
   /** Delay between attempts after a handler failure; default 200 ms doubling up to 10 s. */
   retryBackoff?: BackoffOptions;
-  /** Called when the consumer stopped for good on an error kafkajs will not recover from. */
-  onFatalError?: (error: KafkaError) => void;
   /** Called after each batch was handled and committed (metrics: batch size, time, lag). */
   onBatchHandled?: (stats: BatchStats) => void;
 }
@@ -101,6 +99,8 @@ export interface BatchConsumer {
 }
 
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, maxMs: 10_000 };
+/** Between starts of a consumer that crashed on an error kafkajs does not restart after. */
+const RESTART_BACKOFF: BackoffOptions = { initialMs: 1_000, maxMs: 30_000 };
 const STOP_CHECK_MS = 100;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -180,6 +180,35 @@ export async function runBatchConsumer<T = Buffer | null>(
     for (const key of Object.keys(health.lag)) if (!assignment.includes(key)) delete health.lag[key];
     logger.info({ assignment, memberId: event.payload.memberId }, 'Joined Kafka consumer group');
   });
+  // kafkajs restarts a crashed consumer only after errors it calls retriable. Others leave it stopped for
+  // good while the process lives on, among them "Failed to find group coordinator", which a broker
+  // restart or a coordinator moving to another broker causes. A service whose consumer is gone decides
+  // nothing, so the runner starts it again itself, with backoff, until stop(); readiness says 'crashed'
+  // meanwhile.
+  let stopping: Promise<void> | undefined;
+  let restartAttempt = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
+  const restartAfterCrash = () => {
+    if (stopping !== undefined || restartTimer !== undefined) return;
+    restartAttempt += 1;
+    const retryInMs = backoffDelayMs(restartAttempt, RESTART_BACKOFF);
+    logger.warn({ attempt: restartAttempt, retryInMs }, 'Kafka consumer stopped; starting it again');
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (stopping !== undefined) return;
+      // A failed start of the group crashes again (and lands here); a failed connect throws.
+      startConsuming().catch((error: unknown) => {
+        health.lastError = describeError(error);
+        restartAfterCrash();
+      });
+    }, retryInMs);
+  };
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    if (health.state !== 'crashed') return;
+    health.state = 'running';
+    restartAttempt = 0;
+    logger.info('Kafka consumer running again');
+  });
   consumer.on(consumer.events.CRASH, (event) => {
     const { error, restart } = event.payload;
     health.lastError = describeError(error);
@@ -187,17 +216,9 @@ export async function runBatchConsumer<T = Buffer | null>(
       logger.warn({ err: error }, 'Kafka consumer crashed; kafkajs restarts it');
       return;
     }
-    health.state = 'crashed';
-    const fatal = new KafkaError(
-      'KAFKA_CONSUMER_CRASHED',
-      `Kafka consumer ${options.groupId} stopped: ${describeError(error)}`,
-      {
-        canRetry: false,
-        cause: error,
-      },
-    );
-    logger.error({ err: error }, 'Kafka consumer stopped on an unrecoverable error');
-    options.onFatalError?.(fatal);
+    if (health.state === 'running') health.state = 'crashed';
+    logger.error({ err: error }, 'Kafka consumer crashed on an error kafkajs does not restart after');
+    restartAfterCrash();
   });
 
   async function deadLetter(records: { record: ConsumedRecord; reason: unknown }[]): Promise<void> {
@@ -342,7 +363,7 @@ export async function runBatchConsumer<T = Buffer | null>(
     payload.resolveOffset(lastOffset);
   }
 
-  try {
+  async function startConsuming(): Promise<void> {
     await consumer.connect();
     await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
     await consumer.run({
@@ -351,6 +372,10 @@ export async function runBatchConsumer<T = Buffer | null>(
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
       eachBatch: handleFetchedBatch,
     });
+  }
+
+  try {
+    await startConsuming();
   } catch (error) {
     await consumer.disconnect().catch((disconnectError: unknown) => {
       logger.warn({ err: disconnectError }, 'Kafka consumer did not disconnect cleanly after a failed start');
@@ -364,10 +389,10 @@ export async function runBatchConsumer<T = Buffer | null>(
   }
   logger.info({ topics: options.topics }, 'Kafka consumer running');
 
-  let stopping: Promise<void> | undefined;
   return {
     stop(): Promise<void> {
       stopping ??= (async () => {
+        clearTimeout(restartTimer);
         if (health.state === 'running') health.state = 'stopping';
         try {
           await consumer.disconnect();
