@@ -20,24 +20,36 @@ export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/buy_now}"
 
-rm -rf libs/*/test-results services/*/test-results infra/test-results
+rm -rf libs/*/test-results services/*/test-results infra/test-results test-results
+mkdir -p test-results
+# Each stage's exit code, for the summary: a stage that failed without a failed test to show for it (an
+# unhandled error, a crashed suite, a build error) is counted there too, so the last line and the exit
+# code always agree.
+stage() {
+  local name=$1
+  shift
+  local code=0
+  "$@" || code=$?
+  printf '%s\t%s\n' "$name" "$code" >>test-results/stages.tsv
+  [ "$code" -eq 0 ] || status=1
+}
 status=0
 step "build, typecheck, lint, unit tests"
-npx turbo run build typecheck lint test --continue --output-logs=new-only || status=1
+stage unit npx turbo run build typecheck lint test --continue --output-logs=new-only
 step "format"
-npx prettier --check . || status=1
+stage format npx prettier --check .
 step "integration tests (real Kafka, Redis, PostgreSQL)"
-npx turbo run test:int --concurrency=1 --continue --output-logs=full || status=1
+stage int npx turbo run test:int --concurrency=1 --continue --output-logs=full
 step "fault injection (private Kafka, Redis, PostgreSQL; kill -9, restarts, FLUSHALL)"
 # Writes infra/test-results/chaos.json (one check per invariant) for the summary; CHAOS_SEED replays a run.
-bash infra/bin/chaos.sh --size ci ${CHAOS_SEED:+--seed "$CHAOS_SEED"} || status=1
+stage chaos bash infra/bin/chaos.sh --size ci ${CHAOS_SEED:+--seed "$CHAOS_SEED"}
 
 step "browser end-to-end tests (headless Chromium)"
-if bash scripts/ensure-chromium.sh; then
-  npx turbo run test:e2e --filter=@buy-now/storefront --only --output-logs=full || status=1
-else
-  status=1
-fi
+e2e() {
+  bash scripts/ensure-chromium.sh &&
+    npx turbo run test:e2e --filter=@buy-now/storefront --only --output-logs=full
+}
+stage e2e e2e
 
 step "summary"
 node scripts/test-summary.mjs || status=1

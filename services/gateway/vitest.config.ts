@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// The integration suites share one broker, one Redis and one PostgreSQL, and one of them stops the broker:
-// files run one after another. Joining consumer groups and deciding thousands of purchases take seconds.
+// The integration suites share one broker, one Redis and one PostgreSQL, and each starts a whole system
+// (two child services beside the gateway): files run one after another, or a 2-core machine starves them. Joining consumer groups and deciding thousands of purchases take seconds.
 export default defineConfig({
   test: {
     include: ['test/**/*.spec.ts'],
