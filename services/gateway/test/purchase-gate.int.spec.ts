@@ -365,7 +365,7 @@ describe('outcomes from SQL', () => {
     expect((await gate.admit(request(itemId, 'a'))).kind).toBe('admitted');
   });
 
-  it('keeps the unit off sale on SOLD_OUT: SQL had less than the gate', async () => {
+  it('keeps the unit off sale on SOLD_OUT without SQL remaining units, and stops counting the buyer', async () => {
     const itemId = newItemId();
     await listItem(itemId, 2);
     const req = await pendingPurchase(itemId, 'a');
@@ -374,6 +374,47 @@ describe('outcomes from SQL', () => {
     ).toBe(true);
     expect(await available(itemId)).toBe(1);
     expect(await gate.getPurchase(req.purchaseId)).toMatchObject({ status: 'rejected', reason: 'SOLD_OUT' });
+    // The buyer owns nothing: after a restock they may buy (limit 1), not LIMIT_EXCEEDED.
+    expect((await gate.admit(request(itemId, 'a'))).kind).toBe('admitted');
+  });
+
+  it('on SOLD_OUT with SQL remaining units, sets the gate to what SQL still has: none stranded, none invented', async () => {
+    const itemId = newItemId();
+    await listItem(itemId, 5, { perBuyerLimit: 3 });
+    const big = request(itemId, 'a', { quantity: 3 });
+    expect((await gate.admit(big)).kind).toBe('admitted');
+    await gate.markAccepted(itemId, big.purchaseId);
+    expect(await available(itemId)).toBe(2);
+    // SQL had only 2 (the gate believed 5): SOLD_OUT for 3, with 2 remaining at version 1.
+    expect(
+      await gate.applyOutcome({
+        itemId,
+        purchaseId: big.purchaseId,
+        status: 'rejected',
+        reason: 'SOLD_OUT',
+        version: 1,
+        remaining: 2,
+      }),
+    ).toBe(true);
+    expect(await available(itemId)).toBe(2);
+    expect((await gate.admit(request(itemId, 'a', { quantity: 2 }))).kind).toBe('admitted');
+
+    // SQL had none left: nothing comes back.
+    const other = newItemId();
+    await listItem(other, 2);
+    const last = await pendingPurchase(other, 'b');
+    expect(
+      await gate.applyOutcome({
+        itemId: other,
+        purchaseId: last.purchaseId,
+        status: 'rejected',
+        reason: 'SOLD_OUT',
+        version: 1,
+        remaining: 0,
+      }),
+    ).toBe(true);
+    expect(await available(other)).toBe(0);
+    expect(await gate.admit(request(other, 'b'))).toMatchObject({ kind: 'rejected', reason: 'SOLD_OUT' });
   });
 
   it('stores the outcome of a purchase it does not know, so it can be read', async () => {

@@ -150,9 +150,10 @@ export interface PurchaseGate {
   release(itemId: string, purchaseId: string, why: string): Promise<boolean>;
 
   /**
-   * Records SQL's decision once; a final status never changes again. A rejection other than SOLD_OUT gives
-   * the units back (SQL still has them); SOLD_OUT does not (SQL had fewer than the gate believed).
-   * False when the purchase was already decided.
+   * Records SQL's decision once; a final status never changes again. A rejection always stops counting the
+   * units against the buyer. A rejection other than SOLD_OUT gives the units back (SQL still has them);
+   * SOLD_OUT (SQL had fewer than the gate believed) gives them back only with SQL's `remaining` at a version
+   * the gate has not passed, and the gate is then trimmed to it. False when the purchase was already decided.
    */
   applyOutcome(outcome: PurchaseOutcome): Promise<boolean>;
 

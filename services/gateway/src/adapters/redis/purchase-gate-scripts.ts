@@ -91,8 +91,11 @@ return 1
  *       admissionSeq|'', admittedAt|'', retentionMs.
  * Returns 1 when the final status was recorded now, 0 when the purchase was already decided.
  *
- * Units the gate holds for a purchase in admitted/pending go back on a rejection other than SOLD_OUT.
- * A withdrawn purchase already gave its units back, so a confirmation (the publish was acknowledged after
+ * The buyer's count always follows SQL: a rejection, SOLD_OUT included, stops counting the purchase's units
+ * against the buyer. Its units go back on sale on a rejection other than SOLD_OUT (SQL still has them); on
+ * SOLD_OUT (SQL had fewer than the gate believed) only when the decision carries SQL's remaining at a
+ * version the gate has not passed, so the gate is trimmed to it just after: units SQL still has are never
+ * stranded, units it does not have never come back. A withdrawn purchase already gave its units back, so a confirmation (the publish was acknowledged after
  * the reconciler gave up on it) takes them again. A record Redis lost is rebuilt; its units are taken only
  * if the decision is newer than the version the gate was restored at (older ones are in SQL's remaining).
  */
@@ -112,13 +115,18 @@ local function take(buyer, quantity)
   if buyer ~= '' then redis.call('HINCRBY', KEYS[3], buyer, quantity) end
 end
 
-local function giveBack(buyer, quantity)
-  redis.call('HINCRBY', KEYS[2], 'available', quantity)
+local function uncount(buyer, quantity)
   if redis.call('HINCRBY', KEYS[3], buyer, -quantity) <= 0 then redis.call('HDEL', KEYS[3], buyer) end
 end
 
+local trimmed = hasGate and version and version >= applied and tonumber(ARGV[6])
+
 if current == 'admitted' or current == 'pending' then
-  if hasGate and not confirmed and ARGV[4] ~= 'SOLD_OUT' then giveBack(p[3], tonumber(p[2])) end
+  if hasGate and not confirmed then
+    local quantity = tonumber(p[2])
+    uncount(p[3], quantity)
+    if ARGV[4] ~= 'SOLD_OUT' or trimmed then redis.call('HINCRBY', KEYS[2], 'available', quantity) end
+  end
 elseif current == 'withdrawn' then
   if hasGate and confirmed then take(p[3], tonumber(p[2])) end
 else
@@ -134,7 +142,7 @@ redis.call('ZREM', KEYS[4], ARGV[1])
 
 if hasGate and version and version >= applied then
   local remaining = tonumber(ARGV[6])
-  if remaining then
+  if trimmed then
     local available = tonumber(redis.call('HGET', KEYS[2], 'available') or '0')
     if remaining < available then redis.call('HSET', KEYS[2], 'available', math.max(0, remaining)) end
   end
