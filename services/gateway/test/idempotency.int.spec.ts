@@ -65,6 +65,27 @@ describe('idempotency', () => {
     expect(await itemRow(system, itemId)).toMatchObject({ sold: 2, remaining: 8 });
   });
 
+  it('keeps each buyer to their own keys: two buyers sending the same key buy one unit each', async () => {
+    const itemId = await listItem(system, { stock: 5 });
+    const idempotencyKey = 'shared-key-0001';
+
+    const [first, second] = await buyAllAtOnce(system, [
+      { itemId, buyerId: 'buyer-one', idempotencyKey },
+      { itemId, buyerId: 'buyer-two', idempotencyKey },
+    ]);
+    expect([first?.status, second?.status]).toEqual([202, 202]);
+    expect(first?.body.purchaseId).not.toBe(second?.body.purchaseId);
+
+    const ids = [first?.body.purchaseId ?? '', second?.body.purchaseId ?? ''];
+    const decided = await waitUntilDecided(system, ids);
+    expect(ids.map((id) => decided.get(id)?.status)).toEqual(['confirmed', 'confirmed']);
+    expect((await purchaseRows(system, itemId)).map((row) => row.buyerId).sort()).toEqual([
+      'buyer-one',
+      'buyer-two',
+    ]);
+    expect(await itemRow(system, itemId)).toMatchObject({ sold: 2, remaining: 3 });
+  });
+
   it('answers Prefer: wait with the decision: 201 confirmed, then 409 once sold out', async () => {
     const itemId = await listItem(system, { stock: 1 });
 

@@ -11,11 +11,16 @@ describe('purchase gate keys', () => {
       keys.gate('42'),
       keys.buyers('42'),
       keys.admitted('42'),
-      keys.idempotency('42', 'key-{with}-braces'),
+      keys.idempotency('42', 'buyer-{1}', 'key-{with}-braces'),
       keys.purchase('42', 'p-1'),
     ];
     expect(new Set(itemKeys.map(hashTagOf))).toEqual(new Set(['item:42']));
     expect(hashTagOf(keys.gate('43'))).toBe('item:43');
+  });
+
+  it('names each key of each buyer apart, whatever the buyer and key contain', () => {
+    expect(keys.idempotency('42', 'a:b', 'c')).not.toBe(keys.idempotency('42', 'a', 'b:c'));
+    expect(keys.idempotency('42', 'a', 'k')).not.toBe(keys.idempotency('42', 'b', 'k'));
   });
 
   it('starts every key with the prefix', () => {

@@ -251,7 +251,7 @@ describe('boundaries', () => {
     await listItem(itemId, 5, { perBuyerLimit: 5 });
     const req = request(itemId, 'a');
     await gate.admit(req);
-    const idemTtl = await redis.pttl(keys.idempotency(itemId, req.idempotencyKey));
+    const idemTtl = await redis.pttl(keys.idempotency(itemId, req.buyerId, req.idempotencyKey));
     expect(idemTtl).toBeGreaterThan(RETENTION_MS - 60_000);
     expect(idemTtl).toBeLessThanOrEqual(RETENTION_MS);
     expect(await redis.pttl(keys.purchase(itemId, req.purchaseId))).toBe(-1);

@@ -31,7 +31,7 @@ export interface AdmitRequest {
   itemId: string;
   buyerId: string;
   quantity: number;
-  /** Scoped to the item: the same key on another item is another request. */
+  /** Scoped to the buyer and the item: another buyer's or another item's same key is another request. */
   idempotencyKey: string;
   /** sha256 of the normalised request; same key with another hash is a conflict. */
   requestHash: string;

@@ -10,8 +10,11 @@ export interface PurchaseGateKeys {
   buyers(itemId: string): string;
   /** Sorted set: purchaseIds still 'admitted', scored by admittedAt; what the reconciler scans. */
   admitted(itemId: string): string;
-  /** Hash: requestHash, purchaseId; expires after the retention. */
-  idempotency(itemId: string, idempotencyKey: string): string;
+  /**
+   * Hash: requestHash, purchaseId; expires after the retention. A key is the buyer's own: two buyers who
+   * send the same Idempotency-Key never meet.
+   */
+  idempotency(itemId: string, buyerId: string, idempotencyKey: string): string;
   /** Hash: the purchase record. */
   purchase(itemId: string, purchaseId: string): string;
   /** String: itemId, so GET /purchases/:id finds the record from the id alone. */
@@ -36,7 +39,9 @@ export function purchaseGateKeys(prefix: string): PurchaseGateKeys {
     gate: (itemId) => `${item(itemId)}:gate`,
     buyers: (itemId) => `${item(itemId)}:buyers`,
     admitted: (itemId) => `${item(itemId)}:admitted`,
-    idempotency: (itemId, idempotencyKey) => `${item(itemId)}:idem:${idempotencyKey}`,
+    // The buyer's length first: no buyerId and key can spell another pair's name.
+    idempotency: (itemId, buyerId, idempotencyKey) =>
+      `${item(itemId)}:idem:${buyerId.length}:${buyerId}:${idempotencyKey}`,
     purchase: (itemId, purchaseId) => `${item(itemId)}:purchase:${purchaseId}`,
     purchaseItem: (purchaseId) => `${prefix}purchase-item:${purchaseId}`,
     items: () => `${prefix}gate-items`,

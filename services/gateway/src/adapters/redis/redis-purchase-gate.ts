@@ -91,8 +91,8 @@ export function createRedisPurchaseGate(options: RedisPurchaseGateOptions): Purc
   const release = async (itemId: string, purchaseId: string, why: string): Promise<boolean> => {
     requireText({ itemId, purchaseId });
     // The idempotency key's name is in the record; scripts never build key names, so it is read first.
-    const idempotencyKey = await call('read a purchase', () =>
-      redis.hget(keys.purchase(itemId, purchaseId), 'idempotencyKey'),
+    const [idempotencyKey, buyerId] = await call('read a purchase', () =>
+      redis.hmget(keys.purchase(itemId, purchaseId), 'idempotencyKey', 'buyerId'),
     );
     const released = await call('release a purchase', () =>
       redis.purchaseGateRelease(
@@ -100,7 +100,7 @@ export function createRedisPurchaseGate(options: RedisPurchaseGateOptions): Purc
         keys.gate(itemId),
         keys.buyers(itemId),
         keys.admitted(itemId),
-        keys.idempotency(itemId, idempotencyKey ?? ''),
+        keys.idempotency(itemId, buyerId ?? '', idempotencyKey ?? ''),
         purchaseId,
         why,
         retentionMs,
@@ -122,7 +122,7 @@ export function createRedisPurchaseGate(options: RedisPurchaseGateOptions): Purc
         redis.purchaseGateAdmit(
           keys.gate(itemId),
           keys.buyers(itemId),
-          keys.idempotency(itemId, req.idempotencyKey),
+          keys.idempotency(itemId, req.buyerId, req.idempotencyKey),
           keys.purchase(itemId, purchaseId),
           keys.admitted(itemId),
           itemId,
