@@ -17,9 +17,17 @@ export interface BatchContext {
   attempt: number;
   /** Keeps the group membership alive; also sent automatically every heartbeat interval. */
   heartbeat(): Promise<void>;
-  /** False once stop() was called: finish quickly, the batch will be committed if you succeed. */
+  /**
+   * False once stop() was called: finish quickly. A handler that stops before the end of its records
+   * returns how many it handled (`{ handled }`); only those are committed, the rest come again.
+   */
   isRunning(): boolean;
   logger: Logger;
+}
+
+/** What a handler that stopped early handled: its first `handled` records. */
+export interface BatchHandled {
+  handled: number;
 }
 
 export interface BatchConsumerOptions<T> {
@@ -35,8 +43,12 @@ export interface BatchConsumerOptions<T> {
    * instead of the handler. Without it the message is the raw value.
    */
   decode?: (record: ConsumedRecord) => T;
-  /** Handles one partition's records, in offset order. Throwing retries the same records later. */
-  handleBatch: (records: DecodedRecord<T>[], ctx: BatchContext) => Promise<void>;
+  /**
+   * Handles one partition's records, in offset order. Throwing retries the same records later. Returning
+   * nothing means all were handled; returning `{ handled: n }` means the first n were, and only they are
+   * committed (a handler that stops early on `isRunning()`).
+   */
+  handleBatch: (records: DecodedRecord<T>[], ctx: BatchContext) => Promise<void | BatchHandled>;
   /** Default: `${topic}.dlq`. */
   dlqTopic?: (topic: string) => string;
   /** Shared producer for dead letters; otherwise the runner makes (and stops) its own. */
@@ -262,13 +274,14 @@ export async function runBatchConsumer<T = Buffer | null>(
     }
 
     let deadLettered = false;
+    let handled = decoded.length;
     for (let attempt = 1; ; attempt++) {
       try {
         if (!deadLettered) {
           await deadLetter(undecodable);
           deadLettered = true;
         }
-        if (decoded.length > 0) await handleWithHeartbeats(decoded, attempt, payload);
+        if (decoded.length > 0) handled = await handleWithHeartbeats(decoded, attempt, payload);
         break;
       } catch (error) {
         health.consecutiveFailures++;
@@ -292,17 +305,19 @@ export async function runBatchConsumer<T = Buffer | null>(
       }
     }
 
-    await commitBatch(batch, payload);
+    const firstUnhandled = decoded[handled];
+    if (firstUnhandled === undefined) await commitBatch(batch, payload);
+    else await commitUpTo(firstUnhandled.offset, batch, payload);
     health.consecutiveFailures = 0;
     health.batchesHandled++;
-    health.recordsHandled += decoded.length;
+    health.recordsHandled += handled;
     health.lastBatchAt = new Date().toISOString();
     const lag = Math.max(0, Number(batch.offsetLag()));
     health.lag[`${topic}:${partition}`] = lag;
     options.onBatchHandled?.({
       topic,
       partition,
-      records: decoded.length,
+      records: handled,
       deadLettered: undecodable.length,
       durationMs: Date.now() - started,
       lag,
@@ -314,7 +329,7 @@ export async function runBatchConsumer<T = Buffer | null>(
     records: DecodedRecord<T>[],
     attempt: number,
     payload: EachBatchPayload,
-  ): Promise<void> {
+  ): Promise<number> {
     // kafkajs only heartbeats between batches; a long handler would otherwise be evicted from the group.
     // A failed heartbeat (usually a rebalance) is not fatal here: if this member lost the partition,
     // the commit after the handler is refused, and the records go to the partition's new owner.
@@ -327,7 +342,7 @@ export async function runBatchConsumer<T = Buffer | null>(
       });
     }, heartbeatIntervalMs);
     try {
-      await options.handleBatch(records, {
+      const result = await options.handleBatch(records, {
         topic: payload.batch.topic,
         partition: payload.batch.partition,
         attempt,
@@ -335,6 +350,11 @@ export async function runBatchConsumer<T = Buffer | null>(
         isRunning: () => payload.isRunning(),
         logger,
       });
+      if (result === undefined) return records.length;
+      if (!Number.isInteger(result.handled) || result.handled < 0 || result.handled > records.length) {
+        throw new TypeError(`handleBatch returned handled: ${result.handled} for ${records.length} records`);
+      }
+      return result.handled;
     } finally {
       clearInterval(timer);
     }
@@ -349,6 +369,15 @@ export async function runBatchConsumer<T = Buffer | null>(
       await payload.heartbeat();
     }
     return payload.isRunning() && !payload.isStale();
+  }
+
+  /** Commits the records before `next` (a handler stopped early); the rest are fetched again. */
+  async function commitUpTo(next: string, batch: Batch, payload: EachBatchPayload): Promise<void> {
+    if (BigInt(next) <= BigInt(batch.firstOffset() ?? next)) return; // nothing of this batch was handled
+    await payload.commitOffsetsIfNecessary({
+      topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }],
+    });
+    payload.resolveOffset((BigInt(next) - 1n).toString());
   }
 
   async function commitBatch(batch: Batch, payload: EachBatchPayload): Promise<void> {

@@ -40,6 +40,7 @@ export {
   type BatchConsumerOptions,
   type BatchConsumerState,
   type BatchContext,
+  type BatchHandled,
 } from './batch-consumer.js';
 export { DLQ_HEADERS, deadLetterRecordFor, defaultDeadLetterTopic } from './dead-letter.js';
 export { isKafkaError, KafkaError, type KafkaErrorCode } from './errors.js';

@@ -197,6 +197,49 @@ describe('batch consumer', () => {
     await expectCommittedAtEnd(client, groupId, topic);
   });
 
+  it('commits only what a handler that stopped early says it handled; the next member gets the rest', async () => {
+    const topic = await freshTopic('partial', 1);
+    for (let id = 0; id < 6; id++) await producer.send({ topic, key: 'k', value: json({ id }) });
+    const groupId = freshGroup('partial-group');
+
+    const firstRun: number[] = [];
+    let stopping: Promise<void> | undefined;
+    const stopped = await runBatchConsumer(client, {
+      groupId,
+      topics: [topic],
+      decode: decodeId,
+      handleBatch: async (records, ctx) => {
+        // Like a handler that decides one record at a time and sees stop() after the second.
+        for (const [index, record] of records.entries()) {
+          firstRun.push(record.message);
+          if (firstRun.length === 2) stopping = stopped.stop();
+          await sleep(50);
+          if (!ctx.isRunning()) return { handled: index + 1 };
+        }
+        return undefined;
+      },
+    });
+    await eventually('stop() called from the handler', () => stopping !== undefined);
+    await stopping;
+    expect(firstRun).toEqual([0, 1]);
+    expect(await fetchCommittedOffsets(client, groupId, topic)).toEqual([{ partition: 0, offset: '2' }]);
+
+    const secondRun: number[] = [];
+    const next = await runBatchConsumer(client, {
+      groupId,
+      topics: [topic],
+      decode: decodeId,
+      handleBatch: async (records) => {
+        secondRun.push(...records.map((r) => r.message));
+        await Promise.resolve();
+      },
+    });
+    await eventually('the rest handled by the next member', () => secondRun.length === 4);
+    await next.stop();
+    expect(secondRun).toEqual([2, 3, 4, 5]);
+    await expectCommittedAtEnd(client, groupId, topic);
+  });
+
   it('never skips records whose handler keeps failing: stop() leaves them uncommitted and the next member gets them', async () => {
     const topic = await freshTopic('poison', 1);
     await Promise.all(

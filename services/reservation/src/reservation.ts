@@ -199,10 +199,15 @@ export async function startReservation(
     handleBatch: async (records, ctx) => {
       const commands = records.map((r) => r.message);
       const toPublish: OutboxRow[] = [];
+      let handled = commands.length;
       if (config.DECIDE_MODE === 'single') {
-        for (const command of commands) {
+        for (const [index, command] of commands.entries()) {
           toPublish.push(...(await decideItem(command.value.itemId, [command])));
-          if (!ctx.isRunning()) break;
+          // Stopping: what was decided is published and committed; the rest is the next owner's.
+          if (!ctx.isRunning()) {
+            handled = index + 1;
+            break;
+          }
         }
       } else {
         const groups = [...groupCommandsByItem(commands)];
@@ -212,7 +217,8 @@ export async function startReservation(
       }
       // Only this batch's rows: other partitions' rows belong to their own batches (or instances).
       await publishRows(toPublish);
-      log.debug({ partition: ctx.partition, commands: commands.length }, 'batch decided and published');
+      log.debug({ partition: ctx.partition, commands: handled }, 'batch decided and published');
+      return { handled };
     },
   });
 
