@@ -13,7 +13,7 @@ import { freePort, startPrivateKafka } from '@buy-now/testkit';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
-export { freePort } from '@buy-now/testkit';
+export { freePort, freePorts } from '@buy-now/testkit';
 
 const run = promisify(execFile);
 /** Fewer partitions than production: rebalances after each kill settle sooner on a small machine. */

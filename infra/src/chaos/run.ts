@@ -34,7 +34,7 @@ import {
   readSqlPurchases,
   unpublishedOutboxRows,
 } from './observe.js';
-import { freePort, startPrivateServers, type PrivateServers } from './private-servers.js';
+import { freePorts, startPrivateServers, type PrivateServers } from './private-servers.js';
 import { createRandom } from './random.js';
 import { superviseService, type SupervisedService } from './services.js';
 
@@ -155,7 +155,7 @@ export async function startSystem(
       // The broker's minimum: a killed process's partitions move on after 6 s.
       KAFKA_SESSION_TIMEOUT_MS: '6000',
     };
-    const gatewayPorts = [await freePort(), await freePort()];
+    const gatewayPorts = await freePorts(2);
     const gateways: Gateway[] = gatewayPorts.map((port, i) => ({
       name: i === 0 ? 'gateway-a' : 'gateway-b',
       baseUrl: `http://127.0.0.1:${port}`,

@@ -10,4 +10,10 @@ export {
   type PoisonOptions,
   type PoisonRecord,
 } from './poison-records.js';
-export { freePort, startPrivateKafka, type PrivateKafka, type PrivateKafkaOptions } from './private-kafka.js';
+export {
+  freePort,
+  freePorts,
+  startPrivateKafka,
+  type PrivateKafka,
+  type PrivateKafkaOptions,
+} from './private-kafka.js';

@@ -13,20 +13,40 @@ const run = promisify(execFile);
 /** From src/ and dist/ alike: the repository's infra/bin, whose scripts run the broker from Maven's jars. */
 const INFRA_BIN = fileURLToPath(new URL('../../../infra/bin/', import.meta.url));
 
+/**
+ * `count` distinct TCP ports on 127.0.0.1 that nothing listens on right now. All are held open together
+ * while they are chosen: asked one after another, the system may hand out the same port twice.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  try {
+    return await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<number>((resolve, reject) => {
+            server.once('error', reject);
+            server.listen(0, '127.0.0.1', () => {
+              const address = server.address();
+              if (typeof address === 'object' && address !== null) resolve(address.port);
+              else reject(new Error('the system gave no port'));
+            });
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve())),
+      ),
+    );
+  }
+}
+
 /** A TCP port on 127.0.0.1 that nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('the system gave no port')),
-      );
-    });
-  });
+export async function freePort(): Promise<number> {
+  const [port] = await freePorts(1);
+  return port as number;
 }
 
 export interface PrivateKafkaOptions {
@@ -55,8 +75,7 @@ export async function startPrivateKafka(options: PrivateKafkaOptions = {}): Prom
   if (!existsSync(join(INFRA_BIN, 'kafka-start.sh')))
     throw new Error(`a private Kafka broker needs infra/bin/kafka-start.sh, not found in ${INFRA_BIN}`);
   const readyTimeoutMs = options.readyTimeoutMs ?? 90_000;
-  const port = await freePort();
-  const controllerPort = await freePort();
+  const [port, controllerPort] = (await freePorts(2)) as [number, number];
   const brokers = `127.0.0.1:${port}`;
   const runDir = mkdtempSync(join(tmpdir(), 'buy-now-kafka-'));
   const pidFile = join(runDir, 'kafka.pid');
