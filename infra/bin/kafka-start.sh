@@ -33,7 +33,9 @@ fi
 
 # 2. Configuration for this checkout.
 mkdir -p "$KAFKA_RUN_DIR/data"
+# KAFKA_ADVERTISED_PORT: a proxy in front of the broker (fault-injection tests); clients are sent there.
 sed -e "s#@DATA_DIR@#$KAFKA_RUN_DIR/data#" -e "s#@PORT@#$KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" \
+  -e "s#@ADVERTISED_PORT@#${KAFKA_ADVERTISED_PORT:-$KAFKA_PORT}#g" \
   "$INFRA_DIR/kafka/server.properties" > "$KAFKA_RUN_DIR/server.properties"
 
 JAVA_OPTS=(

@@ -181,6 +181,37 @@ describe('the history checker', () => {
     expect(acrossInstances.fcfsAcrossInstances).toBe(1);
   });
 
+  it('4: an admission a reconciler published late is counted, not a violation', () => {
+    const history = cleanHistory();
+    const swapped = {
+      ...history,
+      sqlPurchases: [purchase(1, { admissionSeq: 2 }), purchase(2, { admissionSeq: 1 })],
+      publishedLate: new Set(['p2']),
+    };
+    const verdict = checkHistory(swapped);
+    expect(verdict.invariants[3]?.violations).toBe(0);
+    expect(verdict.fcfsPublishedLate).toBe(1);
+  });
+
+  it('6: a purchase in SQL whose buyer was told nothing was bought', () => {
+    const history = cleanHistory();
+    // b2 was told 503 SERVICE_UNAVAILABLE, and SQL confirmed p2 all the same.
+    const told = [
+      attempt(1),
+      attempt(2, { status: 503, purchaseId: undefined, reason: 'SERVICE_UNAVAILABLE' }),
+    ];
+    const dishonest = { ...history, attempts: told };
+    expect(violationsOf(dishonest)[5]).toEqual([6, 1]);
+    // Told "not known yet" instead, or an answer lost to a killed gateway: that purchase may be SQL's.
+    for (const open of [
+      attempt(2, { status: 503, purchaseId: undefined, reason: 'PURCHASE_IN_PROGRESS', attempt: 2 }),
+      attempt(2, { status: undefined, purchaseId: undefined, attempt: 2 }),
+    ]) {
+      expect(violationsOf({ ...dishonest, attempts: [...told, open] })[5]).toEqual([6, 0]);
+    }
+    expect(violationsOf(history)[5]).toEqual([6, 0]);
+  });
+
   it('5: a view behind SQL, or missing', () => {
     const history = cleanHistory();
     expect(violationsOf({ ...history, readModel: new Map([['i1', view(2, 3, 1)]]) })[4]).toEqual([5, 1]);

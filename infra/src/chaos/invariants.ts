@@ -1,5 +1,5 @@
 // The history checker: given every request and answer of a run, its faults, and what SQL, item-events,
-// the read model and stock-views hold once the system quiesced, checks invariants 1–5 of the design.
+// the read model and stock-views hold once the system quiesced, checks invariants 1–6 of the design.
 // Pure: everything it needs is in the History.
 import type { ItemEvent, StockView } from '@buy-now/contracts';
 import type { BuyAttempt } from './buyers.js';
@@ -47,6 +47,11 @@ export interface History {
   itemEvents: readonly LoggedEvent[];
   /** BuyRequested on item-commands: which gateway instance admitted each purchase. */
   admittedBy: ReadonlyMap<string, string>;
+  /**
+   * Purchases whose BuyRequested reached item-commands after a later admission of the same instance and
+   * item: published again by a reconciler (their gateway died, or its publish ended without knowing).
+   */
+  publishedLate?: ReadonlySet<string>;
   statusAnswers: ReadonlyMap<string, StatusAnswer>;
   readModel: ReadonlyMap<string, StockView>;
   latestStockViews: ReadonlyMap<string, StockView>;
@@ -58,6 +63,7 @@ export const invariantNames = {
   3: 'no duplicate purchase',
   4: 'first come, first served',
   5: 'views equal SQL',
+  6: 'honest answers',
 } as const;
 export type InvariantId = keyof typeof invariantNames;
 
@@ -75,6 +81,8 @@ export interface Verdict {
   fcfsRedisLossExceptions: number;
   /** Admissions on two gateway instances, in flight together, decided in the other order. */
   fcfsAcrossInstances: number;
+  /** Admissions decided after later ones because a reconciler published them (their publish was stuck). */
+  fcfsPublishedLate: number;
   /** The largest admission-time gap between two such admissions. */
   fcfsAcrossInstancesMaxGapMs: number;
   /** Outcome records published more than once (same record again: at-least-once delivery). */
@@ -301,6 +309,8 @@ export function checkHistory(history: History): Verdict {
     );
   let fcfsRedisLossExceptions = 0;
   let fcfsAcrossInstances = 0;
+  let fcfsPublishedLate = 0;
+  const publishedLate = history.publishedLate ?? new Set<string>();
   let fcfsAcrossInstancesMaxGapMs = 0;
   const decisionOrder = new Map<string, SqlPurchase[]>();
   const placed = new Set<string>();
@@ -318,6 +328,13 @@ export function checkHistory(history: History): Verdict {
     let latest: SqlPurchase | undefined;
     const confirmedSoFar: SqlPurchase[] = [];
     for (const p of decided) {
+      // Its publish was stuck (gateway died, or a timeout after the write) and finished by a reconciler:
+      // decided when it reached the log, not in admission order. Counted, not a violation.
+      if (publishedLate.has(p.purchaseId)) {
+        fcfsPublishedLate += 1;
+        if (p.status === 'confirmed') confirmedSoFar.push(p);
+        continue;
+      }
       const seq = p.admissionSeq ?? -1;
       const instance = history.admittedBy.get(p.purchaseId) ?? '?';
       const exempt = (q: SqlPurchase) => inRedisLossWindow(p.admittedAt) || inRedisLossWindow(q.admittedAt);
@@ -338,7 +355,9 @@ export function checkHistory(history: History): Verdict {
         }
       }
       if (p.status === 'rejected' && p.reason === 'SOLD_OUT') {
-        const overtaker = confirmedSoFar.find((q) => (q.admissionSeq ?? -1) > seq && !exempt(q));
+        const overtaker = confirmedSoFar.find(
+          (q) => (q.admissionSeq ?? -1) > seq && !exempt(q) && !publishedLate.has(q.purchaseId),
+        );
         if (overtaker !== undefined) {
           findings.add(
             4,
@@ -350,6 +369,31 @@ export function checkHistory(history: History): Verdict {
       if (sameInstance === undefined || seq > (sameInstance.admissionSeq ?? -1))
         latestByInstance.set(instance, p);
       if (latest === undefined || seq > (latest.admissionSeq ?? -1)) latest = p;
+    }
+  }
+
+  // ---- 6. honest answers ------------------------------------------------------------------------------
+  // 503 SERVICE_UNAVAILABLE (and 409 NOT_ACCEPTED) tell the buyer nothing was bought. For a key whose
+  // every attempt was answered (none lost to a killed gateway) and none was left open (PURCHASE_IN_PROGRESS),
+  // a purchase in SQL that no attempt got a 202 for can only be the one a buyer was told did not happen.
+  const attemptsByKey = new Map<string, BuyAttempt[]>();
+  for (const a of history.attempts) {
+    const key = `${a.itemId} ${a.buyerId} ${a.idempotencyKey}`;
+    attemptsByKey.set(key, [...(attemptsByKey.get(key) ?? []), a]);
+  }
+  const toldNothingBought = (a: BuyAttempt) =>
+    (a.status === 503 && a.reason === 'SERVICE_UNAVAILABLE') ||
+    (a.status === 409 && a.reason === 'NOT_ACCEPTED');
+  for (const p of history.sqlPurchases) {
+    if (accepted.has(p.purchaseId) || p.idempotencyKey === null) continue;
+    const attempts = attemptsByKey.get(`${p.itemId} ${p.buyerId} ${p.idempotencyKey}`) ?? [];
+    const undecidable = attempts.some((a) => a.status === undefined || a.reason === 'PURCHASE_IN_PROGRESS');
+    const told = attempts.find(toldNothingBought);
+    if (!undecidable && told !== undefined) {
+      findings.add(
+        6,
+        `purchase ${p.purchaseId} (${p.status}) of buyer ${p.buyerId}, key ${p.idempotencyKey}: the buyer was told ${told.status} ${told.reason ?? ''}, nothing was bought`,
+      );
     }
   }
 
@@ -382,7 +426,7 @@ export function checkHistory(history: History): Verdict {
     }
   }
 
-  const invariants = ([1, 2, 3, 4, 5] as const).map((id): InvariantResult => ({
+  const invariants = ([1, 2, 3, 4, 5, 6] as const).map((id): InvariantResult => ({
     id,
     name: invariantNames[id],
     violations: findings.count(id),
@@ -393,6 +437,7 @@ export function checkHistory(history: History): Verdict {
     fcfsRedisLossExceptions,
     fcfsAcrossInstances,
     fcfsAcrossInstancesMaxGapMs,
+    fcfsPublishedLate,
     redeliveredOutcomes,
     decidedWithout202,
     decidedAfter503,

@@ -141,14 +141,28 @@ export async function readItemEvents(kafka: KafkaClient): Promise<LoggedEvent[]>
   });
 }
 
-/** purchaseId → the gateway instance that admitted it, from the BuyRequested commands. */
-export async function readAdmissions(kafka: KafkaClient): Promise<Map<string, string>> {
+/**
+ * purchaseId → the gateway instance that admitted it, from the BuyRequested commands; and the purchases
+ * whose first BuyRequested came after a later admission of the same instance and item (an instance
+ * publishes its admissions in order, so only a reconciler's publish arrives late). An item's commands are
+ * in one partition, in log order.
+ */
+export async function readAdmissions(
+  kafka: KafkaClient,
+): Promise<{ admittedBy: Map<string, string>; publishedLate: Set<string> }> {
   const admittedBy = new Map<string, string>();
+  const publishedLate = new Set<string>();
+  const highestSeq = new Map<string, number>();
   for (const { record } of await readTopic(kafka, Topics.itemCommands)) {
     const decoded = decode(record.headers, record.value);
-    if (decoded.name === 'BuyRequested') admittedBy.set(decoded.value.purchaseId, decoded.value.gatewayId);
+    if (decoded.name !== 'BuyRequested' || admittedBy.has(decoded.value.purchaseId)) continue;
+    const { purchaseId, gatewayId, itemId, admissionSeq } = decoded.value;
+    admittedBy.set(purchaseId, gatewayId);
+    const lane = `${gatewayId} ${itemId}`;
+    if (admissionSeq < (highestSeq.get(lane) ?? -1)) publishedLate.add(purchaseId);
+    else highestSeq.set(lane, admissionSeq);
   }
-  return admittedBy;
+  return { admittedBy, publishedLate };
 }
 
 export async function readLatestStockViews(kafka: KafkaClient): Promise<Map<string, StockView>> {

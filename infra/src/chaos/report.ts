@@ -54,6 +54,7 @@ export function summaryRows(result: RunResult): [string, string][] {
     'FCFS: reordered across instances',
     `${verdict.fcfsAcrossInstances} (admitted ≤ ${verdict.fcfsAcrossInstancesMaxGapMs} ms apart)`,
   );
+  row('FCFS: published late by a reconciler', verdict.fcfsPublishedLate);
   row('quiesced', `${result.quiesced ? 'yes' : 'NO'} (${Math.round(result.quiesceMs / 1000)} s)`);
   for (const inv of verdict.invariants) row(`violations: ${inv.id}. ${inv.name}`, inv.violations);
   row('violations', verdict.totalViolations);

@@ -345,7 +345,7 @@ export async function runChaos(
     const quiesceMs = Date.now() - quiesceStarted;
 
     const kafka = system.servers.kafka;
-    const [sqlItems, sqlPurchases, itemEvents, admittedBy, latestStockViews, readModel, statusAnswers] =
+    const [sqlItems, sqlPurchases, itemEvents, admissions, latestStockViews, readModel, statusAnswers] =
       await Promise.all([
         readSqlItems(system.pool),
         readSqlPurchases(system.pool),
@@ -361,7 +361,7 @@ export async function runChaos(
       sqlItems,
       sqlPurchases,
       itemEvents,
-      admittedBy,
+      ...admissions,
       statusAnswers,
       readModel,
       latestStockViews,

@@ -12,6 +12,9 @@ import { canRetryAfter, describeError, KafkaError, START_BROKER_HINT } from './e
 import { createMicroBatcher, type BatchOutcome } from './micro-batcher.js';
 import { approximateRecordSize, type RecordMetadata, type RecordToSend } from './records.js';
 
+/** Attempts of connect() before it gives up (a send never waits for more than one). */
+const CONNECT_ATTEMPTS = 3;
+
 export interface DurableProducerOptions {
   /** Defaults to the client's logger. */
   logger?: Logger;
@@ -150,9 +153,20 @@ export function createDurableProducer(
       if (topicMessages === undefined) byTopic.set(record.topic, [message]);
       else topicMessages.push(message);
     }
-    let acknowledged: KafkajsRecordMetadata[];
     try {
       await current.connected;
+    } catch (error) {
+      // No connection, so nothing was sent: the one produce failure that proves the records are not in
+      // the log.
+      await endSession(current, 'failed connect');
+      throw new KafkaError(
+        'KAFKA_BROKER_UNREACHABLE',
+        `Kafka producer could not connect to ${client.brokers.join(',')}; ${records.length} record(s) not sent: ${describeError(error)}; ${START_BROKER_HINT}`,
+        { canRetry: true, cause: error, notWritten: true },
+      );
+    }
+    let acknowledged: KafkajsRecordMetadata[];
+    try {
       acknowledged = await current.producer.sendBatch({
         acks: -1,
         timeout: requestTimeoutMs,
@@ -190,17 +204,19 @@ export function createDurableProducer(
         'send() after stop(): this producer no longer accepts records',
         {
           canRetry: false,
+          notWritten: true,
         },
       ),
     overloadedError: () =>
       new KafkaError('KAFKA_PRODUCER_OVERLOADED', 'Too many records waiting for Kafka; try again shortly', {
         canRetry: true,
+        notWritten: true,
       }),
     expiredError: () =>
       new KafkaError(
         'KAFKA_PRODUCE_EXPIRED',
         'Record not sent: it waited too long behind a Kafka batch that did not complete',
-        { canRetry: true },
+        { canRetry: true, notWritten: true },
       ),
     onBatchSettled: (outcome: BatchOutcome) => {
       const error = outcome.error instanceof KafkaError ? outcome.error : undefined;
@@ -218,24 +234,35 @@ export function createDurableProducer(
     async connect(): Promise<void> {
       if (stopped)
         throw new KafkaError('KAFKA_PRODUCER_STOPPED', 'connect() after stop()', { canRetry: false });
-      const current = (session ??= startSession());
-      try {
-        await current.connected;
-      } catch (error) {
-        await endSession(current, 'failed connect');
-        const brokers = client.brokers.join(',');
-        throw new KafkaError(
-          'KAFKA_BROKER_UNREACHABLE',
-          `Kafka producer could not connect to ${brokers}: ${describeError(error)}; ${START_BROKER_HINT}`,
-          { canRetry: true, cause: error },
-        );
+      // A broker that has just started (or a coordinator still loading) can drop the first connection:
+      // a few attempts, so a service starting beside it does not die of that.
+      for (let attempt = 1; ; attempt++) {
+        const current = (session ??= startSession());
+        try {
+          await current.connected;
+          return;
+        } catch (error) {
+          await endSession(current, 'failed connect');
+          if (attempt < CONNECT_ATTEMPTS && !stopped) {
+            await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+            continue;
+          }
+          const brokers = client.brokers.join(',');
+          throw new KafkaError(
+            'KAFKA_BROKER_UNREACHABLE',
+            `Kafka producer could not connect to ${brokers} (${attempt} attempts): ${describeError(error)}; ${START_BROKER_HINT}`,
+            { canRetry: true, cause: error },
+          );
+        }
       }
     },
     send(record: RecordToSend): Promise<RecordMetadata> {
       const size = approximateRecordSize(record);
       if (!stopped && size > maxBatchBytes) {
         const message = `Record of about ${size} bytes exceeds the ${maxBatchBytes}-byte batch limit`;
-        return Promise.reject(new KafkaError('KAFKA_RECORD_TOO_LARGE', message, { canRetry: false }));
+        return Promise.reject(
+          new KafkaError('KAFKA_RECORD_TOO_LARGE', message, { canRetry: false, notWritten: true }),
+        );
       }
       return batcher.add(record);
     },

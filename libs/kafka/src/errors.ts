@@ -3,7 +3,9 @@
 /**
  * KAFKA_PRODUCE_FAILED: the batch was sent and not acknowledged; the record may or may not be in
  * the log (a timed-out request can still have been written). KAFKA_PRODUCE_EXPIRED: the record
- * waited too long behind a failing batch and was never sent. Both are worth retrying later.
+ * waited too long behind a failing batch and was never sent. KAFKA_BROKER_UNREACHABLE from a send: no
+ * connection to send it on, so it was never sent. All are worth retrying later; `notWritten` says
+ * which ones certainly left nothing in the log.
  */
 export type KafkaErrorCode =
   | 'KAFKA_BROKER_UNREACHABLE'
@@ -25,6 +27,8 @@ export const START_BROKER_HINT =
 export interface KafkaErrorOptions {
   canRetry: boolean;
   cause?: unknown;
+  /** A send that failed without reaching the broker: its records are certainly not in the log. */
+  notWritten?: boolean;
 }
 
 export class KafkaError extends Error {
@@ -32,12 +36,24 @@ export class KafkaError extends Error {
   readonly code: KafkaErrorCode;
   /** True when the same call may succeed later (broker back, leader elected); false when it never will. */
   readonly canRetry: boolean;
+  /**
+   * True only when the records of a failed send are certainly not in the log (never sent: refused,
+   * expired in the queue, no connection to send them on). False means they may be, e.g. a request that
+   * timed out after the broker appended it: the caller must not tell anyone that nothing happened.
+   */
+  readonly notWritten: boolean;
 
   constructor(code: KafkaErrorCode, message: string, options: KafkaErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.canRetry = options.canRetry;
+    this.notWritten = options.notWritten ?? false;
   }
+}
+
+/** Whether a failed send certainly left nothing in the log; anything but a KafkaError saying so is "maybe". */
+export function provedNotWritten(error: unknown): boolean {
+  return error instanceof KafkaError && error.notWritten;
 }
 
 export function isKafkaError(error: unknown, code?: KafkaErrorCode): error is KafkaError {

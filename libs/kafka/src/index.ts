@@ -43,7 +43,7 @@ export {
   type BatchHandled,
 } from './batch-consumer.js';
 export { DLQ_HEADERS, deadLetterRecordFor, defaultDeadLetterTopic } from './dead-letter.js';
-export { isKafkaError, KafkaError, type KafkaErrorCode } from './errors.js';
+export { isKafkaError, KafkaError, provedNotWritten, type KafkaErrorCode } from './errors.js';
 export {
   headerAsString,
   type ConsumedRecord,

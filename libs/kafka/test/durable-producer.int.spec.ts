@@ -7,6 +7,7 @@ import {
   ensureTopics,
   fetchTopicOffsets,
   isKafkaError,
+  provedNotWritten,
   runBatchConsumer,
   waitForBroker,
   type RecordMetadata,
@@ -114,7 +115,7 @@ describe('durable producer', () => {
     expect(isKafkaError(late) && late.canRetry).toBe(false);
   });
 
-  it('rejects every send of a batch with a retryable KAFKA_PRODUCE_FAILED when no broker answers', async () => {
+  it('rejects every send of a batch as retryable and certainly not written when no broker answers', async () => {
     // Nothing listens on port 1: connections are refused, as when the broker is down.
     const offline = createKafkaClient({
       brokers: ['127.0.0.1:1'],
@@ -129,8 +130,10 @@ describe('durable producer', () => {
     for (const outcome of outcomes) {
       expect(outcome.status).toBe('rejected');
       const reason: unknown = outcome.status === 'rejected' ? outcome.reason : undefined;
-      expect(isKafkaError(reason, 'KAFKA_PRODUCE_FAILED')).toBe(true);
+      // No connection to send them on: the one produce failure that proves nothing reached the log.
+      expect(isKafkaError(reason, 'KAFKA_BROKER_UNREACHABLE')).toBe(true);
       expect(isKafkaError(reason) && reason.canRetry).toBe(true);
+      expect(provedNotWritten(reason)).toBe(true);
     }
     expect(producer.stats()).toMatchObject({ recordsSent: 0, recordsFailed: 3 });
 

@@ -17,3 +17,4 @@ export {
   type PrivateKafka,
   type PrivateKafkaOptions,
 } from './private-kafka.js';
+export { startKafkaFaultProxy, type KafkaFaultProxy } from './kafka-fault-proxy.js';

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
+import { startKafkaFaultProxy, type KafkaFaultProxy } from './kafka-fault-proxy.js';
 
 const run = promisify(execFile);
 /** From src/ and dist/ alike: the repository's infra/bin, whose scripts run the broker from Maven's jars. */
@@ -54,11 +55,18 @@ export interface PrivateKafkaOptions {
   heap?: string;
   /** How long start() waits for the broker to answer metadata requests; default 90 s. */
   readyTimeoutMs?: number;
+  /**
+   * Put a fault proxy in front of the broker: the broker advertises the proxy's port, so every client
+   * (bootstrapped on `brokers`) talks through it, and `proxy` fails their requests on demand.
+   */
+  faultProxy?: boolean;
 }
 
 export interface PrivateKafka {
-  /** host:port, as KAFKA_BROKERS takes it. */
+  /** host:port, as KAFKA_BROKERS takes it (the fault proxy's, when there is one). */
   readonly brokers: string;
+  /** Present with `faultProxy: true`. */
+  readonly proxy?: KafkaFaultProxy;
   /** Its configuration, data and server.log; removed by close(). */
   readonly runDir: string;
   /** Stops the broker (a clean shutdown); its data and ports stay, for start(). */
@@ -75,14 +83,18 @@ export async function startPrivateKafka(options: PrivateKafkaOptions = {}): Prom
   if (!existsSync(join(INFRA_BIN, 'kafka-start.sh')))
     throw new Error(`a private Kafka broker needs infra/bin/kafka-start.sh, not found in ${INFRA_BIN}`);
   const readyTimeoutMs = options.readyTimeoutMs ?? 90_000;
-  const [port, controllerPort] = (await freePorts(2)) as [number, number];
-  const brokers = `127.0.0.1:${port}`;
+  const [port, controllerPort, proxyPort] = (await freePorts(3)) as [number, number, number];
+  const proxy = options.faultProxy
+    ? await startKafkaFaultProxy({ listenPort: proxyPort, target: { host: '127.0.0.1', port } })
+    : undefined;
+  const brokers = `127.0.0.1:${proxy?.port ?? port}`;
   const runDir = mkdtempSync(join(tmpdir(), 'buy-now-kafka-'));
   const pidFile = join(runDir, 'kafka.pid');
   const env = {
     // The scripts need the machine's PATH, JAVA_HOME and HOME (Maven's cache) besides these.
     ...process.env,
     KAFKA_PORT: String(port),
+    KAFKA_ADVERTISED_PORT: String(proxy?.port ?? port),
     KAFKA_CONTROLLER_PORT: String(controllerPort),
     KAFKA_RUN_DIR: runDir,
     KAFKA_BROKERS: brokers,
@@ -133,6 +145,7 @@ export async function startPrivateKafka(options: PrivateKafkaOptions = {}): Prom
     } finally {
       process.off('exit', killOnExit);
       rmSync(runDir, { recursive: true, force: true });
+      await proxy?.close();
     }
   };
 
@@ -145,6 +158,7 @@ export async function startPrivateKafka(options: PrivateKafkaOptions = {}): Prom
   }
   return {
     brokers,
+    ...(proxy ? { proxy } : {}),
     runDir,
     stop,
     start,

@@ -32,6 +32,7 @@ import { createRedisPurchaseGate } from './adapters/redis/redis-purchase-gate.js
 import { createGateRebuilder } from './adapters/sql/gate-rebuilder.js';
 import { createPurchaseArchive } from './adapters/sql/purchase-archive.js';
 import { createLiveHub } from './adapters/ws/live-hub.js';
+import { finishStuckAdmissions } from './domain/finish-stuck-admissions.js';
 import type { DependencyHealth } from './domain/ports.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
@@ -219,21 +220,35 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       });
   };
 
-  const released = metrics.counter(
-    'reconciled_units_total',
-    'Admitted purchases never acknowledged by Kafka, put back on sale',
+  const commands = createCommandPublisher(producer, `${config.TOPIC_PREFIX}${Topics.itemCommands}`);
+  const finishedAdmissions = metrics.counter(
+    'reconciled_admissions_total',
+    'Admitted purchases Kafka never acknowledged, published again by the reconciler',
   );
+  let reconciling = false;
   const timers = [
     setInterval(() => {
-      gate
-        .reconcileStuck(config.RECONCILE_AFTER_MS, clock())
+      if (reconciling) return;
+      reconciling = true;
+      finishStuckAdmissions(
+        {
+          gate,
+          commands,
+          onFailed: (purchaseId, error) =>
+            log.warn({ purchaseId, err: error }, 'stuck admission not published yet; will retry'),
+        },
+        config.RECONCILE_AFTER_MS,
+      )
         .then((r) => {
-          if (r.released > 0) {
-            released.inc(r.released);
-            log.warn({ released: r.released }, 'returned stuck admissions to sale');
+          if (r.finished > 0) {
+            finishedAdmissions.inc(r.finished);
+            log.warn({ finished: r.finished }, 'published stuck admissions again');
           }
         })
-        .catch((error: unknown) => log.warn({ err: error }, 'reconciler pass failed; will retry'));
+        .catch((error: unknown) => log.warn({ err: error }, 'reconciler pass failed; will retry'))
+        .finally(() => {
+          reconciling = false;
+        });
     }, config.RECONCILE_INTERVAL_MS),
     setInterval(() => {
       rebuilder
@@ -285,7 +300,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const app = await buildGatewayApp(
     {
       gate,
-      commands: createCommandPublisher(producer, `${config.TOPIC_PREFIX}${Topics.itemCommands}`),
+      commands,
       outcomes: bus,
       items,
       archive,
@@ -305,6 +320,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         : {}),
       onPublishFailed: (purchaseId, error) =>
         log.warn({ purchaseId, err: error }, 'publish failed; unit returned to sale'),
+      onPublishUncertain: (purchaseId, error) =>
+        log.warn({ purchaseId, err: error }, 'publish outcome unknown; the reconciler publishes it again'),
     },
     {
       logger: log,

@@ -45,10 +45,11 @@ describe('purchase gate keys', () => {
 
 describe('admit reply', () => {
   it('reads each shape the script returns', () => {
-    expect(parseAdmitReply(['admitted', 7, 93])).toEqual({
+    expect(parseAdmitReply(['admitted', 7, 93, 1_796_680_000_123])).toEqual({
       kind: 'admitted',
       admissionSeq: 7,
       available: 93,
+      admittedAt: 1_796_680_000_123,
     });
     expect(parseAdmitReply(['replay', 'p-1'])).toEqual({ kind: 'replay', purchaseId: 'p-1' });
     expect(parseAdmitReply(['conflict', 'p-1'])).toEqual({ kind: 'idempotency-conflict', purchaseId: 'p-1' });

@@ -80,7 +80,6 @@ function request(itemId: string, buyerId: string, overrides: Partial<AdmitReques
       .update(JSON.stringify([itemId, buyerId, quantity]))
       .digest('hex'),
     purchaseId: randomUUID(),
-    now: 1_000,
     gatewayId: 'gw-test',
     ...overrides,
   };
@@ -215,19 +214,26 @@ describe('boundaries', () => {
     expect(await available(itemId)).toBe(98);
   });
 
-  it('refuses before startsAt and admits from startsAt on', async () => {
-    const itemId = newItemId();
-    await listItem(itemId, 5, { startsAt: 10_000 });
-    expect(await gate.admit(request(itemId, 'a', { now: 9_999 }))).toEqual({
+  it('refuses before startsAt and admits from startsAt on, by the clock of the gate', async () => {
+    const later = newItemId();
+    const startsAt = Date.now() + 60_000;
+    await listItem(later, 5, { startsAt });
+    expect(await gate.admit(request(later, 'a'))).toEqual({
       kind: 'rejected',
       reason: 'NOT_STARTED',
       available: 5,
       perBuyerLimit: 1,
-      startsAt: 10_000,
+      startsAt,
     });
-    expect(await available(itemId)).toBe(5);
-    expect((await gate.admit(request(itemId, 'a', { now: 10_000 }))).kind).toBe('admitted');
-    expect(await available(itemId)).toBe(4);
+    expect(await available(later)).toBe(5);
+
+    const started = newItemId();
+    await listItem(started, 5, { startsAt: Date.now() - 1_000 });
+    const admitted = await gate.admit(request(started, 'a'));
+    expect(admitted.kind).toBe('admitted');
+    // Redis' clock, the one every gateway shares, within this machine's of course.
+    expect(admitted.kind === 'admitted' && Math.abs(admitted.admittedAt - Date.now())).toBeLessThan(5_000);
+    expect(await available(started)).toBe(4);
   });
 
   it('answers unknown-item for an item the gate does not hold', async () => {
@@ -528,44 +534,61 @@ describe('listing and stock versions', () => {
 });
 
 describe('reconciler', () => {
-  it('releases only admissions older than the bound that the broker never acknowledged', async () => {
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+  it('claims only admissions older than the bound that the broker never acknowledged, once per bound', async () => {
     // Its own prefix: the reconciler scans every item of a prefix.
     const reconcilePrefix = `${prefix}reconcile:`;
     const g = createRedisPurchaseGate({ redis, keyPrefix: reconcilePrefix });
+    const other = createRedisPurchaseGate({ redis: clients[1]!, keyPrefix: reconcilePrefix });
     const itemA = newItemId();
     const itemB = newItemId();
     await listItem(itemA, 10, { on: g, perBuyerLimit: 10 });
     await listItem(itemB, 10, { on: g, perBuyerLimit: 10 });
 
-    const stuck = request(itemA, 'a', { now: 1_000 });
-    const acknowledged = request(itemA, 'b', { now: 1_000 });
-    const recent = request(itemA, 'c', { now: 5_000 });
-    const stuckB = request(itemB, 'd', { now: 400, quantity: 3 });
-    for (const req of [stuck, acknowledged, recent, stuckB])
-      expect((await g.admit(req)).kind).toBe('admitted');
+    const stuck = request(itemA, 'a');
+    const acknowledged = request(itemA, 'b');
+    const stuckB = request(itemB, 'd', { quantity: 3 });
+    for (const req of [stuck, acknowledged, stuckB]) expect((await g.admit(req)).kind).toBe('admitted');
     expect(await g.markAccepted(itemA, acknowledged.purchaseId)).toBe(true);
+    expect(await g.claimStuck(60_000)).toEqual([]);
+    await sleep(300);
+    const recent = request(itemA, 'c');
+    expect((await g.admit(recent)).kind).toBe('admitted');
 
-    // Admitted exactly `olderThanMs` ago is not older than the bound.
-    expect(await g.reconcileStuck(2_000, 3_000)).toEqual({ released: 1, scanned: 1 });
-    expect((await g.getPurchase(stuckB.purchaseId))?.status).toBe('withdrawn');
+    const claimed = await g.claimStuck(200);
+    expect(claimed.map((c) => c.purchaseId).sort()).toEqual([stuck.purchaseId, stuckB.purchaseId].sort());
+    expect(claimed.find((c) => c.purchaseId === stuckB.purchaseId)).toEqual({
+      purchaseId: stuckB.purchaseId,
+      itemId: itemB,
+      buyerId: 'd',
+      quantity: 3,
+      idempotencyKey: stuckB.idempotencyKey,
+      admittedAt: expect.any(Number) as unknown,
+      admissionSeq: 1,
+      gatewayId: 'gw-test',
+    });
+    // Claimed, not given back: the units stay taken and the records admitted until the broker acknowledges.
+    expect((await g.getAvailability(itemA))?.available).toBe(7);
+    expect((await g.getAvailability(itemB))?.available).toBe(7);
+    expect((await g.getPurchase(stuck.purchaseId))?.status).toBe('admitted');
+    // Another gateway's reconciler leaves them to this one for another bound.
+    expect(await other.claimStuck(200)).toEqual([]);
+    // The publish of the original gateway failing late can no longer withdraw them.
+    expect(await g.release(itemA, stuck.purchaseId, 'publish-failed')).toBe(false);
     expect((await g.getPurchase(stuck.purchaseId))?.status).toBe('admitted');
 
-    expect(await g.reconcileStuck(2_000, 3_001)).toEqual({ released: 1, scanned: 1 });
-    expect(await g.getPurchase(stuck.purchaseId)).toMatchObject({
-      status: 'withdrawn',
-      reason: 'STUCK_ADMISSION',
-    });
+    expect(await g.markAccepted(itemA, stuck.purchaseId)).toBe(true);
+    await sleep(300);
+    // Not acknowledged within another bound: claimed again (the broker was still away).
+    expect((await other.claimStuck(200)).map((c) => c.purchaseId).sort()).toEqual(
+      [recent.purchaseId, stuckB.purchaseId].sort(),
+    );
+    expect((await g.getPurchase(stuck.purchaseId))?.status).toBe('pending');
     expect((await g.getPurchase(acknowledged.purchaseId))?.status).toBe('pending');
-    expect((await g.getPurchase(recent.purchaseId))?.status).toBe('admitted');
-    expect((await g.getAvailability(itemA))?.available).toBe(8);
-    expect((await g.getAvailability(itemB))?.available).toBe(10);
-
-    expect(await g.reconcileStuck(2_000, 3_001)).toEqual({ released: 0, scanned: 0 });
-    // The stuck buyer's idempotency key is free again: a retry is a fresh attempt.
-    expect((await g.admit({ ...stuck, purchaseId: randomUUID(), now: 6_000 })).kind).toBe('admitted');
   });
 
-  it('works through more stuck admissions than one batch', async () => {
+  it('works through more stuck admissions than one batch, one pass after another', async () => {
     const g = createRedisPurchaseGate({
       redis,
       keyPrefix: `${prefix}reconcile-batch:`,
@@ -574,8 +597,11 @@ describe('reconciler', () => {
     const itemId = newItemId();
     await listItem(itemId, 50, { on: g });
     for (let i = 0; i < 30; i++) expect((await g.admit(request(itemId, `b-${i}`))).kind).toBe('admitted');
-    expect(await g.reconcileStuck(10, 2_000)).toEqual({ released: 30, scanned: 30 });
-    expect((await g.getAvailability(itemId))?.available).toBe(50);
+    await sleep(50);
+    const seen = new Set<string>();
+    for (let pass = 0; pass < 5; pass++) for (const c of await g.claimStuck(10)) seen.add(c.purchaseId);
+    expect(seen.size).toBe(30);
+    expect((await g.getAvailability(itemId))?.available).toBe(20);
   });
 });
 

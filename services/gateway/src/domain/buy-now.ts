@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { BuyRequested } from '@buy-now/contracts';
 import { GatewayError } from './errors.js';
 import type { PurchaseGate, PurchaseRecord } from './purchase-gate.js';
-import type { CommandPublisher, OutcomeWaiter } from './ports.js';
+import { CommandNotPublishedError, type CommandPublisher, type OutcomeWaiter } from './ports.js';
 
 export interface BuyNowRequest {
   itemId: string;
@@ -27,6 +27,8 @@ export interface BuyNowDeps {
   replayWaitMs?: number;
   /** Called when a publish failed and the unit went back on sale. */
   onPublishFailed?: (purchaseId: string, error: unknown) => void;
+  /** Called when a publish ended without knowing whether the log has it; the reconciler publishes it again. */
+  onPublishUncertain?: (purchaseId: string, error: unknown) => void;
 }
 
 /** Same key + same body replays; same key + another body is refused. */
@@ -37,13 +39,11 @@ export function requestHashOf(req: Omit<BuyNowRequest, 'idempotencyKey'>): strin
 }
 
 export async function buyNow(deps: BuyNowDeps, req: BuyNowRequest): Promise<BuyNowAnswer> {
-  const now = deps.clock();
   const purchaseId = deps.newId();
   const admission = await deps.gate.admit({
     ...req,
     requestHash: requestHashOf(req),
     purchaseId,
-    now,
     gatewayId: deps.gatewayId,
   });
   switch (admission.kind) {
@@ -84,9 +84,9 @@ export async function buyNow(deps: BuyNowDeps, req: BuyNowRequest): Promise<BuyN
     case 'replay': {
       const original = await acknowledgedOrReleased(deps, admission.purchase);
       if (original.status === 'admitted' || original.status === 'withdrawn') {
-        // Kafka never acknowledged the original (its gateway died before the publish, or the publish
-        // failed): a 202 now could name a purchase that is never decided. Once the reconciler gives the
-        // unit back the key is free, and a retry is admitted afresh.
+        // Kafka has not acknowledged the original (it is being published, its gateway died, or its publish
+        // ended without knowing): a 202 now could name a purchase that is not in the log. The reconciler
+        // publishes it within its bound; a retry after that gets the purchase.
         throw new GatewayError(
           'PURCHASE_IN_PROGRESS',
           503,
@@ -115,20 +115,35 @@ export async function buyNow(deps: BuyNowDeps, req: BuyNowRequest): Promise<BuyN
     buyerId: req.buyerId,
     quantity: req.quantity,
     idempotencyKey: req.idempotencyKey,
-    admittedAt: now,
+    admittedAt: admission.admittedAt,
     admissionSeq: admission.admissionSeq,
     gatewayId: deps.gatewayId,
   };
   try {
     await deps.commands.publish({ name: 'BuyRequested', value: command });
   } catch (error) {
-    // Nothing reached the log as far as we know: the unit goes back on sale and the buyer may retry.
-    await deps.gate.release(req.itemId, purchaseId, 'publish-failed');
-    deps.onPublishFailed?.(purchaseId, error);
+    // "Nothing was bought" only when it is certain: the command never reached the broker, and the gate
+    // gave the unit back (it refuses once the reconciler is publishing the purchase).
+    if (
+      error instanceof CommandNotPublishedError &&
+      (await deps.gate.release(req.itemId, purchaseId, 'publish-failed'))
+    ) {
+      deps.onPublishFailed?.(purchaseId, error);
+      throw new GatewayError(
+        'SERVICE_UNAVAILABLE',
+        503,
+        'purchases cannot be accepted right now; nothing was bought, retry in a moment with the same Idempotency-Key',
+        true,
+        { cause: error, retryAfterSeconds: 1 },
+      );
+    }
+    // The log may hold it (a timeout after the broker appended it): the unit stays taken, the reconciler
+    // publishes it again under the same purchaseId, and SQL decides it once.
+    deps.onPublishUncertain?.(purchaseId, error);
     throw new GatewayError(
-      'SERVICE_UNAVAILABLE',
+      'PURCHASE_IN_PROGRESS',
       503,
-      'purchases cannot be accepted right now; nothing was bought, retry in a moment with the same Idempotency-Key',
+      'it is not known yet whether this purchase was recorded; retry in a moment with the same Idempotency-Key to learn its outcome',
       true,
       { cause: error, retryAfterSeconds: 1 },
     );
@@ -143,7 +158,7 @@ export async function buyNow(deps: BuyNowDeps, req: BuyNowRequest): Promise<BuyN
       buyerId: req.buyerId,
       quantity: req.quantity,
       status: 'pending',
-      admittedAt: now,
+      admittedAt: admission.admittedAt,
       admissionSeq: admission.admissionSeq,
       idempotencyKey: req.idempotencyKey,
     },

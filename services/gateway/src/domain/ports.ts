@@ -36,8 +36,20 @@ export interface PurchaseArchive {
 }
 
 export interface CommandPublisher {
-  /** Resolves once the broker acknowledged the command (acks=all); rejects otherwise. */
+  /**
+   * Resolves once the broker acknowledged the command (acks=all); rejects otherwise: with
+   * CommandNotPublishedError when the command certainly did not reach the log, with anything else when it
+   * may have (a timeout after the broker appended it).
+   */
   publish(command: ItemCommand): Promise<void>;
+}
+
+/** A publish that failed before anything was sent: the command is certainly not in the log. */
+export class CommandNotPublishedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CommandNotPublishedError';
+  }
 }
 
 export interface OutcomeWatch {

@@ -7,9 +7,10 @@ export type GateRejectionReason = 'SOLD_OUT' | 'LIMIT_EXCEEDED' | 'NOT_STARTED';
  * admitted: the gate took the unit, the broker has not acknowledged the BuyRequested yet.
  * pending: the broker acknowledged it; SQL has not decided.
  * confirmed / rejected: SQL decided (final).
- * withdrawn: the gate gave the unit back because the BuyRequested never reached the broker (publish
- * failed, or the admitting gateway died and the reconciler released it). The buyer never got a 202 for it,
- * except in the race described on `markAccepted`, where SQL's outcome later replaces it.
+ * withdrawn: the gate gave the unit back because the BuyRequested certainly never reached the broker (the
+ * publish failed without sending it). The buyer was told nothing was bought, and that is true. A purchase
+ * whose publish may have reached the broker (a timeout, its gateway died) is never withdrawn: the
+ * reconciler publishes it again and SQL decides it.
  */
 export type PurchaseStatus = 'admitted' | 'pending' | 'confirmed' | 'rejected' | 'withdrawn';
 
@@ -37,13 +38,21 @@ export interface AdmitRequest {
   requestHash: string;
   /** New, chosen by the caller; becomes the purchase's id if admitted. */
   purchaseId: string;
-  /** Epoch ms; compared with the item's startsAt and used to age stuck admissions. */
-  now: number;
   gatewayId: string;
 }
 
 export type AdmitResult =
-  | { kind: 'admitted'; purchaseId: string; admissionSeq: number; available: number }
+  | {
+      kind: 'admitted';
+      purchaseId: string;
+      admissionSeq: number;
+      available: number;
+      /**
+       * Epoch ms by the gate's own clock, the one every gateway shares: the item's startsAt was compared
+       * with it, and stuck admissions are aged by it, so gateways whose clocks disagree still agree here.
+       */
+      admittedAt: number;
+    }
   | { kind: 'replay'; purchase: PurchaseRecord }
   | { kind: 'idempotency-conflict'; purchaseId: string }
   | {
@@ -123,11 +132,20 @@ export interface GateAvailability {
   perBuyerLimit: number;
 }
 
-export interface ReconcileReport {
-  /** Stuck admissions given back. */
-  released: number;
-  /** Admissions older than the bound that were looked at; the rest were acknowledged meanwhile. */
-  scanned: number;
+/**
+ * An admission whose BuyRequested the broker has not acknowledged within the bound, claimed by this
+ * reconciler: everything needed to publish it again under the same purchaseId (SQL decides a purchaseId
+ * once, so a second copy in the log changes nothing).
+ */
+export interface StuckAdmission {
+  purchaseId: string;
+  itemId: string;
+  buyerId: string;
+  quantity: number;
+  idempotencyKey: string;
+  admittedAt: number;
+  admissionSeq: number;
+  gatewayId: string;
 }
 
 export interface PurchaseGate {
@@ -143,9 +161,9 @@ export interface PurchaseGate {
   markAccepted(itemId: string, purchaseId: string): Promise<boolean>;
 
   /**
-   * The publish failed: give the units back, un-count the buyer, forget the idempotency key (a retry with
-   * it is a fresh attempt) and mark the purchase 'withdrawn'. True only the first time, and only from
-   * 'admitted'.
+   * The publish failed without sending anything: give the units back, un-count the buyer, forget the
+   * idempotency key (a retry with it is a fresh attempt) and mark the purchase 'withdrawn'. True only the
+   * first time, only from 'admitted', and never once the reconciler claimed it (it may be in the log).
    */
   release(itemId: string, purchaseId: string, why: string): Promise<boolean>;
 
@@ -179,6 +197,10 @@ export interface PurchaseGate {
 
   getAvailability(itemId: string): Promise<GateAvailability | null>;
 
-  /** Gives back units admitted more than `olderThanMs` before `now` whose publish was never acknowledged. */
-  reconcileStuck(olderThanMs: number, now: number): Promise<ReconcileReport>;
+  /**
+   * Claims the admissions older than `olderThanMs` (by the gate's clock) whose publish was never
+   * acknowledged, for publishing again: their gateway died, or its publish ended without knowing. A claim
+   * holds for another `olderThanMs`, so reconcilers of several gateways do not all publish each one.
+   */
+  claimStuck(olderThanMs: number): Promise<StuckAdmission[]>;
 }

@@ -5,11 +5,15 @@
 // The gate hash holds `available`, which is only ever checked before it is decremented, so no client can
 // read a negative or transiently wrong stock.
 
+/** Redis' own clock in epoch ms: every time two gateways compare (admission age, a sale's start) is read here. */
+const NOW = `local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)`;
+
 /**
  * KEYS: gate, buyers, idempotency, purchase, admitted.
- * ARGV: itemId, buyerId, quantity, idempotencyKey, requestHash, purchaseId, now, gatewayId, retentionMs.
+ * ARGV: itemId, buyerId, quantity, idempotencyKey, requestHash, purchaseId, gatewayId, retentionMs.
  * Returns one of:
- *   {'admitted', admissionSeq, available}
+ *   {'admitted', admissionSeq, available, admittedAt}
  *   {'replay', purchaseId}                 same key, same requestHash
  *   {'conflict', purchaseId}               same key, another requestHash
  *   {'rejected', reason, available, perBuyerLimit, startsAt|''}
@@ -28,7 +32,8 @@ local available = tonumber(gate[1])
 local limit = tonumber(gate[2])
 local startsAt = gate[3] or ''
 local quantity = tonumber(ARGV[3])
-if startsAt ~= '' and tonumber(ARGV[7]) < tonumber(startsAt) then
+${NOW}
+if startsAt ~= '' and now < tonumber(startsAt) then
   return {'rejected', 'NOT_STARTED', available, limit, startsAt}
 end
 local counted = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
@@ -44,12 +49,12 @@ local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('HINCRBY', KEYS[2], ARGV[2], quantity)
 redis.call('HSET', KEYS[4],
   'purchaseId', ARGV[6], 'itemId', ARGV[1], 'buyerId', ARGV[2], 'quantity', ARGV[3],
-  'status', 'admitted', 'reason', '', 'admittedAt', ARGV[7], 'admissionSeq', seq,
-  'idempotencyKey', ARGV[4], 'requestHash', ARGV[5], 'gatewayId', ARGV[8])
+  'status', 'admitted', 'reason', '', 'admittedAt', now, 'admissionSeq', seq,
+  'idempotencyKey', ARGV[4], 'requestHash', ARGV[5], 'gatewayId', ARGV[7])
 redis.call('HSET', KEYS[3], 'requestHash', ARGV[5], 'purchaseId', ARGV[6])
-redis.call('PEXPIRE', KEYS[3], ARGV[9])
-redis.call('ZADD', KEYS[5], ARGV[7], ARGV[6])
-return {'admitted', seq, available}
+redis.call('PEXPIRE', KEYS[3], ARGV[8])
+redis.call('ZADD', KEYS[5], now, ARGV[6])
+return {'admitted', seq, available, now}
 `;
 
 /**
@@ -66,13 +71,17 @@ return 1
 /**
  * KEYS: purchase, gate, buyers, admitted, idempotency (of the purchase's own key).
  * ARGV: purchaseId, why, retentionMs.
- * Returns 1 when the purchase went admitted → withdrawn and its units went back, else 0.
- * The admitted-set entry is dropped either way, so the reconciler always makes progress.
+ * Returns 1 when the purchase went admitted → withdrawn and its units went back, else 0: it is no longer
+ * admitted, or the reconciler is publishing it (then it may be in the log, and nobody may say it is not).
  */
 export const RELEASE = `
+local p = redis.call('HMGET', KEYS[1], 'status', 'quantity', 'buyerId', 'finishing')
+if p[1] ~= 'admitted' then
+  redis.call('ZREM', KEYS[4], ARGV[1])
+  return 0
+end
+if p[4] == '1' then return 0 end
 redis.call('ZREM', KEYS[4], ARGV[1])
-local p = redis.call('HMGET', KEYS[1], 'status', 'quantity', 'buyerId')
-if p[1] ~= 'admitted' then return 0 end
 local quantity = tonumber(p[2])
 if redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('HINCRBY', KEYS[2], 'available', quantity)
@@ -83,6 +92,35 @@ if redis.call('HGET', KEYS[5], 'purchaseId') == ARGV[1] then redis.call('DEL', K
 redis.call('HSET', KEYS[1], 'status', 'withdrawn', 'reason', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
+`;
+
+/**
+ * KEYS: admitted. ARGV: olderThanMs, limit.
+ * Returns the ids of admissions older than the bound (by Redis' clock, like their admission time).
+ */
+export const STUCK_ADMISSIONS = `
+${NOW}
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[1])), 'LIMIT', 0, tonumber(ARGV[2]))
+`;
+
+/**
+ * KEYS: purchase, admitted. ARGV: purchaseId, olderThanMs.
+ * Claims a stuck admission for the reconciler, which publishes it: marks it `finishing` (a late publish
+ * failure of its own gateway can no longer withdraw it) and moves its age to now, so other reconcilers
+ * leave it alone for another bound. Returns the record's fields as a flat list, or {} when it is no
+ * longer admitted (acknowledged, decided) or was claimed meanwhile.
+ */
+export const CLAIM_STUCK = `
+${NOW}
+if redis.call('HGET', KEYS[1], 'status') ~= 'admitted' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return {}
+end
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not score or tonumber(score) >= now - tonumber(ARGV[2]) then return {} end
+redis.call('HSET', KEYS[1], 'finishing', '1')
+redis.call('ZADD', KEYS[2], now, ARGV[1])
+return redis.call('HGETALL', KEYS[1])
 `;
 
 /**

@@ -6,7 +6,7 @@
 // right after the admit script and before admit() returns, so before any BuyRequested is published and
 // any 202 answered. The window in between is only visible to a concurrent replay of the same key (its
 // GET /purchases/:id may 404 for that instant). If the SET fails, admit() gives the unit back and fails;
-// if the process dies in between, the purchase was never published and the reconciler gives the unit back.
+// if the process dies in between, the purchase was never published; the reconciler publishes it then.
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis, Result } from 'ioredis';
 import { PurchaseGateError } from '../../domain/purchase-gate-error.js';
@@ -18,7 +18,7 @@ import type {
   PurchaseGate,
   PurchaseRecord,
   PurchaseStatus,
-  ReconcileReport,
+  StuckAdmission,
 } from '../../domain/purchase-gate.js';
 import { purchaseGateKeys, type PurchaseGateKeys } from './purchase-gate-keys.js';
 import {
@@ -27,9 +27,11 @@ import {
   APPLY_OUTCOME,
   APPLY_SOLD_STATE,
   APPLY_STOCK_ADJUSTED,
+  CLAIM_STUCK,
   MARK_ACCEPTED,
   RELEASE,
   RESTORE_ITEM,
+  STUCK_ADMISSIONS,
 } from './purchase-gate-scripts.js';
 
 type Arg = string | number;
@@ -45,6 +47,8 @@ declare module 'ioredis' {
     purchaseGateApplyStockAdjusted(...keysThenArgs: Arg[]): Result<number, Context>;
     purchaseGateApplySoldState(...keysThenArgs: Arg[]): Result<number, Context>;
     purchaseGateRestoreItem(...keysThenArgs: Arg[]): Result<number, Context>;
+    purchaseGateStuckAdmissions(...keysThenArgs: Arg[]): Result<string[], Context>;
+    purchaseGateClaimStuck(...keysThenArgs: Arg[]): Result<string[], Context>;
   }
 }
 
@@ -87,6 +91,8 @@ export function createRedisPurchaseGate(options: RedisPurchaseGateOptions): Purc
   redis.defineCommand('purchaseGateApplyStockAdjusted', { numberOfKeys: 1, lua: APPLY_STOCK_ADJUSTED });
   redis.defineCommand('purchaseGateApplySoldState', { numberOfKeys: 1, lua: APPLY_SOLD_STATE });
   redis.defineCommand('purchaseGateRestoreItem', { numberOfKeys: 2, lua: RESTORE_ITEM });
+  redis.defineCommand('purchaseGateStuckAdmissions', { numberOfKeys: 1, lua: STUCK_ADMISSIONS });
+  redis.defineCommand('purchaseGateClaimStuck', { numberOfKeys: 2, lua: CLAIM_STUCK });
 
   const release = async (itemId: string, purchaseId: string, why: string): Promise<boolean> => {
     requireText({ itemId, purchaseId });
@@ -131,7 +137,6 @@ export function createRedisPurchaseGate(options: RedisPurchaseGateOptions): Purc
           req.idempotencyKey,
           req.requestHash,
           purchaseId,
-          req.now,
           req.gatewayId,
           retentionMs,
         ),
@@ -160,6 +165,7 @@ export function createRedisPurchaseGate(options: RedisPurchaseGateOptions): Purc
           purchaseId,
           admissionSeq: result.admissionSeq,
           available: result.available,
+          admittedAt: result.admittedAt,
         };
       }
       if (result.kind === 'replay') {
@@ -333,34 +339,34 @@ export function createRedisPurchaseGate(options: RedisPurchaseGateOptions): Purc
       };
     },
 
-    async reconcileStuck(olderThanMs, now): Promise<ReconcileReport> {
+    async claimStuck(olderThanMs): Promise<StuckAdmission[]> {
       requireInt(olderThanMs, 'olderThanMs', 0);
-      requireInt(now, 'now', 0);
-      // Strictly older: admittedAt < now - olderThanMs.
-      const bound = `(${now - olderThanMs}`;
       const itemIds = await call('list gate items', () => redis.smembers(keys.items()));
-      let released = 0;
-      let scanned = 0;
+      const claimed: StuckAdmission[] = [];
       for (const itemId of itemIds) {
-        for (;;) {
-          const stuck = await call('find stuck admissions', () =>
-            redis.zrangebyscore(keys.admitted(itemId), '-inf', bound, 'LIMIT', 0, batchSize),
+        // One batch per item and pass: a claimed admission is re-aged, so the next pass finds the rest.
+        const stuck = await call('find stuck admissions', () =>
+          redis.purchaseGateStuckAdmissions(keys.admitted(itemId), olderThanMs, batchSize),
+        );
+        for (const purchaseId of stuck) {
+          const fields = await call('claim a stuck admission', () =>
+            redis.purchaseGateClaimStuck(
+              keys.purchase(itemId, purchaseId),
+              keys.admitted(itemId),
+              purchaseId,
+              olderThanMs,
+            ),
           );
-          scanned += stuck.length;
-          // Each release drops its entry from the set whatever the outcome, so this loop ends.
-          for (const purchaseId of stuck) {
-            if (await release(itemId, purchaseId, 'STUCK_ADMISSION')) released += 1;
-          }
-          if (stuck.length < batchSize) break;
+          if (fields.length > 0) claimed.push(toStuckAdmission(fields));
         }
       }
-      return { released, scanned };
+      return claimed;
     },
   };
 }
 
 type ParsedAdmit =
-  | { kind: 'admitted'; admissionSeq: number; available: number }
+  | { kind: 'admitted'; admissionSeq: number; available: number; admittedAt: number }
   | { kind: 'replay'; purchaseId: string }
   | Exclude<AdmitResult, { kind: 'admitted' } | { kind: 'replay' }>;
 
@@ -372,7 +378,12 @@ export function parseAdmitReply(reply: unknown): ParsedAdmit {
   const [kind, a, b, c, d] = reply as unknown[];
   switch (kind) {
     case 'admitted':
-      return { kind: 'admitted', admissionSeq: toInt(a, reply), available: toInt(b, reply) };
+      return {
+        kind: 'admitted',
+        admissionSeq: toInt(a, reply),
+        available: toInt(b, reply),
+        admittedAt: toInt(c, reply),
+      };
     case 'replay':
       return { kind: 'replay', purchaseId: toText(a, reply) };
     case 'conflict':
@@ -451,7 +462,6 @@ function validateAdmit(req: AdmitRequest): void {
     gatewayId: req.gatewayId,
   });
   requireInt(req.quantity, 'quantity', 1);
-  requireInt(req.now, 'now', 0);
 }
 
 function requireText(fields: Record<string, string>): void {
@@ -496,4 +506,21 @@ function invalidRequest(message: string): PurchaseGateError {
 
 function invalidOptions(message: string): PurchaseGateError {
   return new PurchaseGateError('GATE_INVALID_OPTIONS', message, { canRetry: false });
+}
+
+/** A claimed admission's record (HGETALL as a flat list), as the reconciler publishes it again. */
+export function toStuckAdmission(fields: string[]): StuckAdmission {
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) hash[fields[i] as string] = fields[i + 1] as string;
+  if (!hash.purchaseId || !hash.itemId || !hash.buyerId) throw unexpectedReply('stuck admission', fields);
+  return {
+    purchaseId: hash.purchaseId,
+    itemId: hash.itemId,
+    buyerId: hash.buyerId,
+    quantity: Number(hash.quantity),
+    idempotencyKey: hash.idempotencyKey ?? '',
+    admittedAt: Number(hash.admittedAt),
+    admissionSeq: Number(hash.admissionSeq),
+    gatewayId: hash.gatewayId ?? '',
+  };
 }
