@@ -52,6 +52,8 @@ export interface DurableProducerStats {
   batchesFailed: number;
   recordsFailed: number;
   recordsExpired: number;
+  /** Not sent because an earlier record with the same key failed. */
+  recordsSkipped: number;
   lastBatchSize: number;
   largestBatchSize: number;
   queuedRecords: number;
@@ -218,6 +220,14 @@ export function createDurableProducer(
         'Record not sent: it waited too long behind a Kafka batch that did not complete',
         { canRetry: true, notWritten: true },
       ),
+    // Per topic and key, a record is never sent after an earlier one failed: it would land before it.
+    keyOf: (record) => (record.key === null ? undefined : `${record.topic}\u0000${record.key.toString()}`),
+    skippedError: () =>
+      new KafkaError(
+        'KAFKA_PRODUCE_SKIPPED',
+        'Record not sent: an earlier record with the same key failed; send them again in order',
+        { canRetry: true, notWritten: true },
+      ),
     onBatchSettled: (outcome: BatchOutcome) => {
       const error = outcome.error instanceof KafkaError ? outcome.error : undefined;
       if (outcome.error !== undefined) {
@@ -284,6 +294,7 @@ export function createDurableProducer(
         batchesFailed: s.batchesFailed,
         recordsFailed: s.itemsFailed,
         recordsExpired: s.itemsExpired,
+        recordsSkipped: s.itemsSkipped,
         lastBatchSize: s.lastBatchSize,
         largestBatchSize: s.largestBatchSize,
         queuedRecords: s.queuedItems,

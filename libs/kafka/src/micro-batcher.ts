@@ -22,6 +22,13 @@ export interface MicroBatcherOptions<Item, Result> {
   closedError: () => Error;
   overloadedError: () => Error;
   expiredError: () => Error;
+  /**
+   * An item's ordering key (e.g. topic + record key). When an item fails or expires, the queued items
+   * with its key are rejected with `skippedError()` and never sent: sent now, they would land before the
+   * failed one once it is sent again. Only meaningful with one batch in flight.
+   */
+  keyOf?: (item: Item) => string | undefined;
+  skippedError?: () => Error;
   /** Called after every batch, e.g. for metrics and logs. */
   onBatchSettled?: (outcome: BatchOutcome) => void;
 }
@@ -38,6 +45,8 @@ export interface MicroBatcherStats {
   batchesFailed: number;
   itemsFailed: number;
   itemsExpired: number;
+  /** Rejected unsent because an earlier item with the same key failed or expired. */
+  itemsSkipped: number;
   lastBatchSize: number;
   largestBatchSize: number;
   queuedItems: number;
@@ -95,6 +104,7 @@ export function createMicroBatcher<Item, Result>(
     batchesFailed: 0,
     itemsFailed: 0,
     itemsExpired: 0,
+    itemsSkipped: 0,
     lastBatchSize: 0,
     largestBatchSize: 0,
     queuedItems: 0,
@@ -132,19 +142,40 @@ export function createMicroBatcher<Item, Result>(
   /** Entries are queued in time order, so the expired ones are always at the head. */
   function expireOverdue(): void {
     const now = performance.now();
-    let expired = 0;
+    const expired: Entry<Item, Result>[] = [];
     while (head < queue.length && now - queue[head]!.enqueuedAt >= maxQueueWaitMs) {
       const entry = queue[head++]!;
       queuedBytes -= entry.size;
       entry.reject(options.expiredError());
-      expired++;
+      expired.push(entry);
     }
-    if (expired > 0) {
+    if (expired.length > 0) {
       compact();
-      stats.itemsExpired += expired;
+      stats.itemsExpired += expired.length;
+      skipQueuedWithKeysOf(expired);
       stats.queuedItems = queuedCount();
       releaseFlushWaiters();
     }
+  }
+
+  /** Rejects, unsent, the queued items that share an ordering key with these failed ones. */
+  function skipQueuedWithKeysOf(failed: readonly Entry<Item, Result>[]): void {
+    const { keyOf, skippedError } = options;
+    if (keyOf === undefined || skippedError === undefined || queuedCount() === 0) return;
+    const keys = new Set(failed.map((entry) => keyOf(entry.item)).filter((key) => key !== undefined));
+    if (keys.size === 0) return;
+    const kept: Entry<Item, Result>[] = [];
+    for (let i = head; i < queue.length; i++) {
+      const entry = queue[i]!;
+      const key = keyOf(entry.item);
+      if (key !== undefined && keys.has(key)) {
+        queuedBytes -= entry.size;
+        entry.reject(skippedError());
+        stats.itemsSkipped++;
+      } else kept.push(entry);
+    }
+    queue = kept;
+    head = 0;
   }
 
   function armExpiry(): void {
@@ -221,6 +252,7 @@ export function createMicroBatcher<Item, Result>(
       outcome = { size: batch.length, durationMs: performance.now() - startedAt };
     } catch (error) {
       for (const entry of batch) entry.reject(error);
+      skipQueuedWithKeysOf(batch);
       stats.batchesFailed++;
       stats.itemsFailed += batch.length;
       outcome = { size: batch.length, durationMs: performance.now() - startedAt, error };

@@ -90,6 +90,40 @@ describe('micro-batcher', () => {
     expect(batcher.stats()).toMatchObject({ batchesFailed: 1, itemsFailed: 3, batchesSent: 1, itemsSent: 1 });
   });
 
+  it('never sends an item after an earlier one with the same key failed or expired', async () => {
+    const { calls, sendBatch } = controlledSend();
+    // Key: the item's tens (11 and 12 share key 1); an ordered stream per key, as records per partition.
+    const batcher = batcherWith({
+      sendBatch,
+      maxBatchItems: 2,
+      keyOf: (item) => String(Math.floor(item / 10)),
+      skippedError: () => new Error('skipped'),
+    });
+    const first = [batcher.add(11), batcher.add(21)];
+    await until(() => calls.length === 1);
+    const behind = [batcher.add(12), batcher.add(31), batcher.add(22)];
+    calls[0]!.reject(new Error('timed out'));
+    await expect(Promise.allSettled(first)).resolves.toMatchObject([
+      { status: 'rejected' },
+      { status: 'rejected' },
+    ]);
+    // 12 and 22 would land before 11 and 21 once those are sent again: refused unsent. 31 goes.
+    await expect(behind[0]).rejects.toThrow('skipped');
+    await expect(behind[2]).rejects.toThrow('skipped');
+    await until(() => calls.length === 2);
+    expect(calls[1]!.items).toEqual([31]);
+    calls[1]!.resolve();
+    await expect(behind[1]).resolves.toBe('ack-31');
+    // The caller sends them again, in order, after it learned of the failure: they go.
+    const again = [11, 12, 21, 22].map((item) => batcher.add(item));
+    await until(() => calls.length === 3);
+    calls[2]!.resolve();
+    await until(() => calls.length === 4);
+    calls[3]!.resolve();
+    await expect(Promise.all(again)).resolves.toEqual(['ack-11', 'ack-12', 'ack-21', 'ack-22']);
+    expect(batcher.stats()).toMatchObject({ itemsSkipped: 2, itemsFailed: 2 });
+  });
+
   it('splits batches by size, a single oversized item still going alone', async () => {
     const sent: number[][] = [];
     const batcher = batcherWith({
