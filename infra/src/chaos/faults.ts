@@ -1,18 +1,20 @@
 // The fault schedule of a run (seeded, so `--seed` replays it) and its execution: kill -9 of each service
 // (started again after a short random delay), a Kafka broker restart, FLUSHALL of Redis, a PostgreSQL
-// restart, all against the run's private servers.
+// restart, and the ambiguous one: the broker's answers to produce requests lost for a while (it appends,
+// the producers time out), all against the run's private servers.
 import type { Random } from './random.js';
 
 export const serviceNames = ['gateway-a', 'gateway-b', 'reservation', 'stream-processor'] as const;
 export type ServiceName = (typeof serviceNames)[number];
 
-export type FaultKind = `kill ${ServiceName}` | 'restart kafka' | 'flushall redis' | 'restart postgres';
+export type FaultKind =
+  `kill ${ServiceName}` | 'restart kafka' | 'flushall redis' | 'restart postgres' | 'lose produce answers';
 
 export interface PlannedFault {
   /** ms after the load started. */
   atMs: number;
   kind: FaultKind;
-  /** For a kill: how long the service stays dead. */
+  /** For a kill: how long the service stays dead; for lost answers: how long they are lost. */
   downMs?: number;
 }
 
@@ -22,6 +24,8 @@ export interface FaultPlanOptions {
   kafkaRestarts: number;
   redisFlushes: number;
   postgresRestarts: number;
+  /** Times the broker's produce answers are lost (default 0). */
+  produceAnswerLosses?: number;
 }
 
 /**
@@ -42,6 +46,8 @@ export function planFaults(random: Random, options: FaultPlanOptions): PlannedFa
   for (let i = 0; i < options.kafkaRestarts; i++) faults.push({ atMs: at(), kind: 'restart kafka' });
   for (let i = 0; i < options.redisFlushes; i++) faults.push({ atMs: at(), kind: 'flushall redis' });
   for (let i = 0; i < options.postgresRestarts; i++) faults.push({ atMs: at(), kind: 'restart postgres' });
+  for (let i = 0; i < (options.produceAnswerLosses ?? 0); i++)
+    faults.push({ atMs: at(), kind: 'lose produce answers', downMs: random.int(1_500, 4_000) });
   return faults.sort((a, b) => a.atMs - b.atMs);
 }
 
@@ -64,6 +70,8 @@ export interface FaultTargets {
   restartKafka(): Promise<void>;
   flushRedis(): Promise<void>;
   restartPostgres(): Promise<void>;
+  /** The broker appends what producers send but its answers are lost for `ms`. */
+  loseProduceAnswers(ms: number): Promise<void>;
 }
 
 /** Runs the plan in order (a fault that comes due while another runs goes right after it). */
@@ -84,6 +92,7 @@ export async function injectFaults(
         await targets.kill(fault.kind.slice('kill '.length) as ServiceName, fault.downMs ?? 1_000);
       } else if (fault.kind === 'restart kafka') await targets.restartKafka();
       else if (fault.kind === 'flushall redis') await targets.flushRedis();
+      else if (fault.kind === 'lose produce answers') await targets.loseProduceAnswers(fault.downMs ?? 2_000);
       else await targets.restartPostgres();
     } catch (cause) {
       error = cause instanceof Error ? cause.message : String(cause);

@@ -28,6 +28,8 @@ export interface PrivateServers {
   databaseUrl: string;
   kafka: KafkaClient;
   restartKafka(): Promise<void>;
+  /** The broker appends what producers send, but its answers to them are lost for `ms`. */
+  loseProduceAnswers(ms: number): Promise<void>;
   flushRedis(): Promise<void>;
   restartPostgres(): Promise<void>;
   stop(): Promise<void>;
@@ -44,7 +46,8 @@ export async function startPrivateServers(logger: Logger): Promise<PrivateServer
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const kafkaBroker = await startPrivateKafka();
+    // Behind a fault proxy: the run can make the broker's produce answers go missing.
+    const kafkaBroker = await startPrivateKafka({ faultProxy: true });
     stops.push(() => kafkaBroker.close());
     const redisServer = await startRedis(join(dir, 'redis'));
     stops.push(() => redisServer.stop());
@@ -68,6 +71,11 @@ export async function startPrivateServers(logger: Logger): Promise<PrivateServer
       databaseUrl: postgres.url,
       kafka,
       restartKafka: () => kafkaBroker.restart(),
+      loseProduceAnswers: async (ms: number) => {
+        kafkaBroker.proxy?.dropProduceResponses(true);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        kafkaBroker.proxy?.dropProduceResponses(false);
+      },
       flushRedis: () => redisServer.flushAll(),
       restartPostgres: () => postgres.restart(),
       stop,

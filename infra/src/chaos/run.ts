@@ -56,6 +56,7 @@ export const sizes: Record<'ci' | 'full', RunSize> = {
     kafkaRestarts: 1,
     redisFlushes: 1,
     postgresRestarts: 1,
+    produceAnswerLosses: 2,
     items: [
       { itemId: 'chaos-a', stock: 300, perBuyerLimit: 1 },
       { itemId: 'chaos-b', stock: 200, perBuyerLimit: 3 },
@@ -74,6 +75,7 @@ export const sizes: Record<'ci' | 'full', RunSize> = {
     kafkaRestarts: 3,
     redisFlushes: 3,
     postgresRestarts: 3,
+    produceAnswerLosses: 4,
     items: [
       { itemId: 'chaos-a', stock: 600, perBuyerLimit: 1 },
       { itemId: 'chaos-b', stock: 400, perBuyerLimit: 3 },
@@ -306,6 +308,7 @@ export async function runChaos(
           await service?.kill(downMs);
         },
         restartKafka: () => system.servers.restartKafka(),
+        loseProduceAnswers: (ms) => system.servers.loseProduceAnswers(ms),
         flushRedis: () => system.servers.flushRedis(),
         restartPostgres: () => system.servers.restartPostgres(),
       },
