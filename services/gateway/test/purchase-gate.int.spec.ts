@@ -5,6 +5,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueName } from '@buy-now/testkit';
+import type { ItemEvent } from '@buy-now/contracts';
+import { applyItemEvent } from '../src/adapters/kafka/event-follower.js';
 import type { AdmitRequest, AdmitResult, PurchaseGate } from '../src/domain/purchase-gate.js';
 import { createRedisPurchaseGate } from '../src/adapters/redis/redis-purchase-gate.js';
 import { purchaseGateKeys } from '../src/adapters/redis/purchase-gate-keys.js';
@@ -602,6 +604,33 @@ describe('reconciler', () => {
     for (let pass = 0; pass < 5; pass++) for (const c of await g.claimStuck(10)) seen.add(c.purchaseId);
     expect(seen.size).toBe(30);
     expect((await g.getAvailability(itemId))?.available).toBe(20);
+  });
+});
+
+describe('the event follower while the gate is missing', () => {
+  it('does not pass over a restock it cannot apply yet: it waits for the rebuild, then applies it', async () => {
+    const lossPrefix = `${prefix}follower-loss:`;
+    const g = createRedisPurchaseGate({ redis, keyPrefix: lossPrefix });
+    const itemId = newItemId();
+    await listItem(itemId, 10, { on: g });
+    const restock: ItemEvent = {
+      name: 'StockAdjusted',
+      value: { commandId: 'c-restock', itemId, version: 2, delta: 5, remaining: 15, occurredAt: Date.now() },
+    };
+
+    // Redis lost the data; the rebuild has not run yet.
+    expect(await deleteKeys(redis, `${lossPrefix}*`)).toBeGreaterThan(0);
+    await expect(applyItemEvent({ gate: g }, restock)).rejects.toMatchObject({
+      code: 'GATE_UNAVAILABLE',
+      canRetry: true,
+    });
+
+    // The rebuild read SQL before the restock (version 1, 10 left); the retried batch then applies it.
+    expect(await g.restoreItem({ itemId, version: 1, remaining: 10, perBuyerLimit: 1, startsAt: null })).toBe(
+      true,
+    );
+    await expect(applyItemEvent({ gate: g }, restock)).resolves.toBeNull();
+    expect(await g.getAvailability(itemId)).toMatchObject({ available: 15, version: 2 });
   });
 });
 

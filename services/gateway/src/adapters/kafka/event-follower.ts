@@ -11,6 +11,7 @@ import {
   type KafkaClient,
 } from '@buy-now/kafka';
 import type { Logger } from '@buy-now/observability';
+import { PurchaseGateError } from '../../domain/purchase-gate-error.js';
 import type { PurchaseGate } from '../../domain/purchase-gate.js';
 import type { OutcomeBus } from '../redis/outcome-bus.js';
 
@@ -47,14 +48,25 @@ export async function applyItemEvent(
       });
       return null;
     }
-    case 'StockAdjusted':
-      await deps.gate.applyStockAdjusted({
+    case 'StockAdjusted': {
+      const applied = await deps.gate.applyStockAdjusted({
         itemId: event.value.itemId,
         version: event.value.version,
         delta: event.value.delta,
         remaining: event.value.remaining,
       });
+      // Its listing came first in the log, so a missing gate means Redis lost its data. Passing over the
+      // restock now would lose it for good (the rebuild may read SQL before it); failing the batch
+      // retries it once the gate is back, where it applies or is already in the rebuilt version.
+      if (!applied && (await deps.gate.getAvailability(event.value.itemId)) === null) {
+        throw new PurchaseGateError(
+          'GATE_UNAVAILABLE',
+          `the gate of item ${event.value.itemId} is missing (Redis lost its data); StockAdjusted v${event.value.version} waits for the rebuild`,
+          { canRetry: true },
+        );
+      }
       return null;
+    }
     case 'ItemBought': {
       const e = event.value;
       await deps.gate.applyOutcome({
