@@ -212,6 +212,14 @@ describe('the history checker', () => {
     expect(violationsOf(history)[5]).toEqual([6, 0]);
   });
 
+  it('5: an item version missing from item-events, or out of order', () => {
+    const history = cleanHistory();
+    const reordered = { ...history, itemEvents: [listed, bought(2, 3, 1), bought(1, 2, 2)] };
+    expect(checkHistory(reordered).invariants[4]?.examples).toContain(
+      'item i1: item-events go from version 1 to 3 (a consumer would skip)',
+    );
+  });
+
   it('5: a view behind SQL, or missing', () => {
     const history = cleanHistory();
     expect(violationsOf({ ...history, readModel: new Map([['i1', view(2, 3, 1)]]) })[4]).toEqual([5, 1]);

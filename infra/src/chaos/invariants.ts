@@ -398,6 +398,23 @@ export function checkHistory(history: History): Verdict {
   }
 
   // ---- 5. views equal SQL -----------------------------------------------------------------------------
+  // Every consumer applies an item's versioned events in log order and ignores versions it has passed,
+  // so the log itself must hold each item's versions in order, none missing: a version that arrives
+  // after a higher one would be skipped by every consumer for good.
+  const lastVersion = new Map<string, number>();
+  for (const { event } of history.itemEvents) {
+    if (event.name === 'PurchaseRejected') continue; // carries the version it was decided against
+    const { itemId, version } = event.value;
+    const last = lastVersion.get(itemId) ?? 0;
+    if (version <= last) continue; // the same record again (at-least-once)
+    if (version !== last + 1) {
+      findings.add(
+        5,
+        `item ${itemId}: item-events go from version ${last} to ${version} (a consumer would skip)`,
+      );
+    }
+    lastVersion.set(itemId, version);
+  }
   for (const item of history.sqlItems) {
     for (const [where, views] of [
       ['read model', history.readModel],
