@@ -24,6 +24,7 @@ import {
   type SalesMetricsFollower,
 } from './adapters/kafka/sales-metrics-follower.js';
 import { startStockViewFollower, type StockViewFollower } from './adapters/kafka/stock-view-follower.js';
+import { createAdminRequests } from './adapters/redis/admin-requests.js';
 import { createOutcomeBus } from './adapters/redis/outcome-bus.js';
 import { createBuyerGuard } from './adapters/http/buyer-guard.js';
 import { createRateLimiter } from './adapters/redis/rate-limiter.js';
@@ -301,6 +302,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     {
       gate,
       commands,
+      adminRequests: createAdminRequests({ redis, keyPrefix: config.REDIS_KEY_PREFIX }),
       outcomes: bus,
       items,
       archive,

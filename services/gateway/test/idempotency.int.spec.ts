@@ -1,7 +1,11 @@
 // Retries end to end: one Idempotency-Key is one purchase whatever the concurrency, a reused key with
-// another body is refused, and `Prefer: wait` gives the final answer in one round trip.
+// another body is refused, and `Prefer: wait` gives the final answer in one round trip. Admin writes with
+// a key are applied once however often they are retried.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@buy-now/testkit';
 import {
+  ADMIN_TOKEN,
+  availableAtGate,
   buyAllAtOnce,
   buyNow,
   errorShape,
@@ -108,5 +112,39 @@ describe('idempotency', () => {
       { buyerId: 'patient-buyer', status: 'confirmed' },
     ]);
     expect(await itemRow(system, itemId)).toMatchObject({ sold: 1, remaining: 0 });
+  });
+
+  it('applies an admin restock or listing sent with an Idempotency-Key once, however often it is retried', async () => {
+    const itemId = await listItem(system, { stock: 5 });
+    const admin = (path: string, json: unknown, key: string) =>
+      request(system.baseUrl, 'POST', path, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'idempotency-key': key },
+        json,
+      });
+
+    const restocks = await Promise.all(
+      [1, 2, 3].map(() => admin(`/admin/items/${itemId}/stock`, { delta: 4 }, 'restock-key-0001')),
+    );
+    expect(restocks.map((answer) => answer.status)).toEqual([202, 202, 202]);
+    expect(new Set(restocks.map((answer) => answer.body.commandId)).size).toBe(1);
+    const reused = await admin(`/admin/items/${itemId}/stock`, { delta: 7 }, 'restock-key-0001');
+    expect(reused.status).toBe(422);
+    expect(reused.body).toEqual(errorShape('IDEMPOTENCY_KEY_REUSED'));
+    await waitFor('the restock decided', async () =>
+      (await itemRow(system, itemId))?.remaining === 9 ? true : undefined,
+    );
+    // A later, different restock goes through: nothing was held back.
+    expect((await admin(`/admin/items/${itemId}/stock`, { delta: 1 }, 'restock-key-0002')).status).toBe(202);
+    await waitFor('both restocks decided', async () =>
+      (await availableAtGate(system, itemId)) === 10 ? true : undefined,
+    );
+    expect(await itemRow(system, itemId)).toMatchObject({ listed: 10, remaining: 10 });
+
+    // A listing without an itemId, retried: the same item, not a second one and not 409 ITEM_EXISTS.
+    const listing = { title: 'Retried sneaker', priceMinor: 100, currency: 'EUR', stock: 3 };
+    const first = await admin('/admin/items', listing, 'listing-key-0001');
+    const again = await admin('/admin/items', listing, 'listing-key-0001');
+    expect([first.status, again.status]).toEqual([201, 201]);
+    expect(again.body.itemId).toBe(first.body.itemId);
   });
 });

@@ -53,6 +53,8 @@ const PARTITIONS = 3;
 
 /** The fields any JSON answer of the gateway may carry; absent ones are undefined. */
 export interface AnswerBody {
+  /** Admin writes: the command published. */
+  commandId?: string;
   purchaseId?: string;
   itemId?: string;
   buyerId?: string;

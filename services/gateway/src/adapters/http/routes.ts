@@ -12,7 +12,14 @@ import {
 import { GatewayError } from '../../domain/errors.js';
 import { itemJson, listingView } from '../../domain/item-view.js';
 import type { PurchaseRecord } from '../../domain/purchase-gate.js';
-import type { CommandPublisher, HealthProbe, ItemCatalogue, PurchaseArchive } from '../../domain/ports.js';
+import {
+  CommandNotPublishedError,
+  type CommandPublisher,
+  type HealthProbe,
+  type ItemCatalogue,
+  type PurchaseArchive,
+} from '../../domain/ports.js';
+import type { AdminRequests } from '../redis/admin-requests.js';
 import type { BuyerGuard } from './buyer-guard.js';
 import { registerDemoRoutes, type DemoOptions } from './demo-routes.js';
 import {
@@ -39,6 +46,8 @@ export interface RouteDeps extends BuyNowDeps {
   buyerGuard: BuyerGuard;
   /** Set only in demo mode: the token issuer and the seed's API exist only then. */
   demo?: DemoOptions;
+  /** Admin writes sent with an Idempotency-Key. */
+  adminRequests: AdminRequests;
 }
 
 interface BuyNowBody {
@@ -191,16 +200,45 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return itemJson(item);
   });
 
-  app.post<{ Body: ListItemBody }>(
+  /**
+   * With an Idempotency-Key, the first request's commandId and itemId: a retry publishes the same command
+   * again (applied once). Without one, fresh ids.
+   */
+  const adminCommand = async (
+    scope: string,
+    key: string | undefined,
+    body: unknown,
+    itemId: string,
+  ): Promise<{ commandId: string; itemId: string; retry: boolean }> => {
+    const commandId = deps.newId();
+    if (key === undefined) return { commandId, itemId, retry: false };
+    const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+    const first = await deps.adminRequests.claim(scope, key, { requestHash, commandId, itemId });
+    if (first.requestHash !== requestHash) {
+      throw new GatewayError(
+        'IDEMPOTENCY_KEY_REUSED',
+        422,
+        'this Idempotency-Key was already used with a different request; use a new key for a new change',
+      );
+    }
+    return { commandId: first.commandId, itemId: first.itemId, retry: first.commandId !== commandId };
+  };
+
+  app.post<{ Body: ListItemBody; Headers: { 'idempotency-key'?: string } }>(
     '/admin/items',
     { schema: listItemSchema, onRequest: requireAdmin },
     async (request, reply) => {
       const body = request.body;
-      const itemId = body.itemId ?? deps.newId();
-      if (await isListed(itemId))
+      const { commandId, itemId, retry } = await adminCommand(
+        'list',
+        request.headers['idempotency-key'],
+        body,
+        body.itemId ?? deps.newId(),
+      );
+      // A retry of a listing that went through finds its own item: not a conflict.
+      if (!retry && (await isListed(itemId)))
         throw new GatewayError('ITEM_EXISTS', 409, `item ${itemId} is already listed`);
       const startsAt = body.startsAt === undefined ? null : Date.parse(body.startsAt);
-      const commandId = deps.newId();
       await publishOrUnavailable(deps.commands, {
         name: 'ListItem',
         value: {
@@ -245,13 +283,14 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
   );
 
-  app.post<{ Params: { id: string }; Body: { delta: number } }>(
+  app.post<{ Params: { id: string }; Body: { delta: number }; Headers: { 'idempotency-key'?: string } }>(
     '/admin/items/:id/stock',
     { schema: adjustStockSchema, onRequest: requireAdmin },
     async (request, reply) => {
       const itemId = request.params.id;
       if (!(await isListed(itemId))) throw new GatewayError('ITEM_NOT_FOUND', 404, `no item ${itemId}`);
-      const commandId = deps.newId();
+      const key = request.headers['idempotency-key'];
+      const { commandId } = await adminCommand(`stock:${itemId}`, key, request.body, itemId);
       await publishOrUnavailable(deps.commands, {
         name: 'AdjustStock',
         value: { commandId, itemId, delta: request.body.delta, requestedAt: deps.clock() },
@@ -282,15 +321,22 @@ async function publishOrUnavailable(
   try {
     await commands.publish(command);
   } catch (error) {
+    if (error instanceof CommandNotPublishedError) {
+      throw new GatewayError(
+        'SERVICE_UNAVAILABLE',
+        503,
+        'the command could not be recorded; nothing changed, retry in a moment',
+        true,
+        { cause: error, retryAfterSeconds: 1 },
+      );
+    }
+    // It may be in the log: saying "nothing changed" could be false, and a blind retry would apply it twice.
     throw new GatewayError(
-      'SERVICE_UNAVAILABLE',
+      'OUTCOME_UNKNOWN',
       503,
-      'the command could not be recorded; nothing changed, retry in a moment',
+      'it is not known whether the change was recorded; retry with the same Idempotency-Key to apply it once',
       true,
-      {
-        cause: error,
-        retryAfterSeconds: 1,
-      },
+      { cause: error, retryAfterSeconds: 1 },
     );
   }
 }

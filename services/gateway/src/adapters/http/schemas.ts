@@ -108,7 +108,11 @@ export const listItemsSchema = {
 
 const adminHeaders = {
   type: 'object',
-  properties: { authorization: { type: 'string', maxLength: 512 } },
+  properties: {
+    authorization: { type: 'string', maxLength: 512 },
+    // Optional: a retry with the same key applies the change once (the same command is published again).
+    'idempotency-key': { type: 'string', minLength: 8, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' },
+  },
 } as const;
 
 export const listItemSchema = {
