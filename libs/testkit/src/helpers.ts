@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 
 /** A name no other test run uses: for topics, consumer groups, databases and Redis key prefixes. */
 export function uniqueName(prefix: string): string {
@@ -28,4 +29,17 @@ export async function waitFor<T>(
   const state = options.describe ? ` (last state: ${JSON.stringify(options.describe())})` : '';
   const cause = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
   throw new Error(`timed out after ${options.timeoutMs ?? 30_000} ms waiting for ${what}${state}${cause}`);
+}
+
+/** A log destination that keeps each JSON line a logger writes, parsed, for a test to assert on. */
+export function collectLogLines<Line = Record<string, unknown>>(): { destination: Writable; lines: Line[] } {
+  const lines: Line[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Line);
+      done();
+    },
+  });
+  return { destination, lines };
 }

@@ -1,6 +1,6 @@
 export { getTestServers, type TestServers } from './servers.js';
 export { createTestDatabase, type TestDatabase } from './database.js';
-export { uniqueName, waitFor } from './helpers.js';
+export { collectLogLines, uniqueName, waitFor } from './helpers.js';
 export { DEFAULT_FUZZ_SEED, fuzzSettings, type FuzzSettings } from './fuzz.js';
 export {
   deadLetterReasonOf,

@@ -2,7 +2,7 @@
 // request timeout after the write). The gateway cannot know, so it must not say "nothing was bought": it
 // keeps the unit, answers 503 PURCHASE_IN_PROGRESS, and the purchase SQL then decides is the one a retry
 // with the same key gets. Runs on a private broker behind a fault proxy that swallows produce answers.
-import { startPrivateKafka, type PrivateKafka } from '@buy-now/testkit';
+import { startPrivateKafka, waitFor, type PrivateKafka } from '@buy-now/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   availableAtGate,
@@ -57,20 +57,14 @@ describe('a publish that times out after the broker appended it', { timeout: SLO
     expect(await availableAtGate(system, itemId)).toBe(4);
 
     // SQL decides the appended record (and the reconciler's second copy changes nothing).
-    let purchaseId = '';
-    await waitUntilDecidedByBuyer();
-    async function waitUntilDecidedByBuyer(): Promise<void> {
-      const deadline = Date.now() + 60_000;
-      while (Date.now() < deadline) {
-        const rows = await purchaseRows(system, itemId);
-        if (rows[0]?.status === 'confirmed') {
-          purchaseId = rows[0].purchaseId;
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      throw new Error('the purchase was never confirmed in SQL');
-    }
+    const purchaseId = await waitFor(
+      'the purchase confirmed in SQL',
+      async () => {
+        const [row] = await purchaseRows(system, itemId);
+        return row?.status === 'confirmed' ? row.purchaseId : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
 
     // The buyer retries with the same key and gets that purchase, confirmed.
     const retry = await buyNow(system, buyer);

@@ -3,10 +3,9 @@
 // down. The gateway's pool drops each broken connection and says so; SQL reads (the purchase archive,
 // readiness) and purchases work again on new connections.
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import pg from 'pg';
 import { createLogger } from '@buy-now/observability';
-import { waitFor } from '@buy-now/testkit';
+import { collectLogLines, waitFor } from '@buy-now/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buyNow,
@@ -19,20 +18,9 @@ import {
   type TestSystem,
 } from './support/system.js';
 
-/** The gateway's log lines at warn and above, parsed. */
-const logLines: { msg?: string; err?: { code?: string } }[] = [];
-const gatewayLogger = createLogger({
-  service: 'gateway-connection-loss-test',
-  level: 'warn',
-  destination: new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-        logLines.push(JSON.parse(line) as (typeof logLines)[number]);
-      }
-      done();
-    },
-  }),
-});
+/** The service's log lines at warn and above, parsed. */
+const { destination, lines: logLines } = collectLogLines<{ msg?: string; err?: { code?: string } }>();
+const gatewayLogger = createLogger({ service: 'gateway-connection-loss-test', level: 'warn', destination });
 
 let system: TestSystem;
 /** The test's own connection, spared when every other backend of the database is terminated. */

@@ -2,7 +2,6 @@
 // pg_terminate_backend, a failover): the service must not go down. Its pool drops each broken connection
 // and says so once, and the next commands are decided on new connections.
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import pg from 'pg';
 import { encode, Topics, type ItemCommand } from '@buy-now/contracts';
 import {
@@ -15,7 +14,14 @@ import {
   type KafkaClient,
 } from '@buy-now/kafka';
 import { createLogger } from '@buy-now/observability';
-import { createTestDatabase, getTestServers, uniqueName, waitFor, type TestDatabase } from '@buy-now/testkit';
+import {
+  collectLogLines,
+  createTestDatabase,
+  getTestServers,
+  uniqueName,
+  waitFor,
+  type TestDatabase,
+} from '@buy-now/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadReservationConfig } from '../src/config.js';
 import { startReservation, type RunningReservation } from '../src/reservation.js';
@@ -30,19 +36,8 @@ const topics = {
 };
 
 /** The service's log lines at warn and above, parsed. */
-const logLines: { msg?: string; err?: { code?: string } }[] = [];
-const logger = createLogger({
-  service: 'reservation-connection-loss-test',
-  level: 'warn',
-  destination: new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-        logLines.push(JSON.parse(line) as (typeof logLines)[number]);
-      }
-      done();
-    },
-  }),
-});
+const { destination, lines: logLines } = collectLogLines<{ msg?: string; err?: { code?: string } }>();
+const logger = createLogger({ service: 'reservation-connection-loss-test', level: 'warn', destination });
 
 let kafka: KafkaClient;
 let producer: DurableProducer;
