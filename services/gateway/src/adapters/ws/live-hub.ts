@@ -92,6 +92,10 @@ export function createLiveHub(deps: LiveHubDeps): LiveHub {
     'ws_slow_closes_total',
     'WebSocket connections closed (1013) because unsent data passed the hard limit',
   );
+  const heartbeatCuts = deps.metrics.counter(
+    'ws_heartbeat_cuts_total',
+    'WebSocket connections cut because no pong came since the last ping (gone, or not reading)',
+  );
   const coalesced = deps.metrics.counter(
     'ws_coalesced_updates_total',
     'Stock updates replaced by a newer one while a client was above the soft limit',
@@ -265,6 +269,7 @@ export function createLiveHub(deps: LiveHubDeps): LiveHub {
     for (const connection of [...all]) {
       if (!connection.alive) {
         logger.debug({ connection: connection.id }, 'live views: no pong since the last ping; cut');
+        heartbeatCuts.inc();
         connection.terminate();
         continue;
       }
