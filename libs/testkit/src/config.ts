@@ -19,3 +19,8 @@ export function readTestkitEnv(): TestkitEnv {
     fuzzRuns: value('FUZZ_RUNS'),
   };
 }
+
+/** The environment a child process of a test inherits (PATH, JAVA_HOME, HOME for Maven's cache, …). */
+export function inheritedEnv(): NodeJS.ProcessEnv {
+  return { ...process.env };
+}

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
+import { inheritedEnv } from './config.js';
 import { startKafkaFaultProxy, type KafkaFaultProxy } from './kafka-fault-proxy.js';
 
 const run = promisify(execFile);
@@ -92,7 +93,7 @@ export async function startPrivateKafka(options: PrivateKafkaOptions = {}): Prom
   const pidFile = join(runDir, 'kafka.pid');
   const env = {
     // The scripts need the machine's PATH, JAVA_HOME and HOME (Maven's cache) besides these.
-    ...process.env,
+    ...inheritedEnv(),
     KAFKA_PORT: String(port),
     KAFKA_ADVERTISED_PORT: String(proxy?.port ?? port),
     KAFKA_CONTROLLER_PORT: String(controllerPort),
