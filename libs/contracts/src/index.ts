@@ -4,8 +4,8 @@ export type { DlqTopicName, TopicName, TopicSpec } from './topics.js';
 export { decode, decodeAs, decodeRecordAs, encode, violationsOf } from './codec.js';
 export type { EncodeOptions, EncodedRecord, IncomingRecord, Violation } from './codec.js';
 
-export { AVRO_CONTENT_TYPE, HeaderNames, headerText } from './headers.js';
-export type { HeaderValue, IncomingHeaders } from './headers.js';
+export { AVRO_CONTENT_TYPE, formatViewSource, HeaderNames, headerText, parseViewSource } from './headers.js';
+export type { HeaderValue, IncomingHeaders, ViewSource } from './headers.js';
 
 export { ContractError, isContractError } from './errors.js';
 export type { ContractErrorCode, ContractErrorDetails } from './errors.js';

@@ -323,6 +323,42 @@ export async function resetGroupOffsets(
   }
 }
 
+/** Moves a group (with no member running) to the given offsets: where its consumers will start. */
+export async function setGroupOffsets(
+  client: KafkaClient,
+  groupId: string,
+  topic: string,
+  partitions: readonly { partition: number; offset: string }[],
+): Promise<void> {
+  try {
+    await withAdmin(client, async (admin) => {
+      await admin.setOffsets({ groupId, topic, partitions: [...partitions] });
+    });
+  } catch (error) {
+    throw adminFailure(`setGroupOffsets(${groupId}, ${topic})`, error);
+  }
+}
+
+/**
+ * Deletes every record below the given offset of each partition (Kafka's DeleteRecords). Only topics
+ * with cleanup.policy=delete allow it.
+ */
+export async function deleteRecordsBefore(
+  client: KafkaClient,
+  topic: string,
+  partitions: readonly { partition: number; offset: string }[],
+): Promise<void> {
+  try {
+    await withAdmin(client, async (admin) => {
+      // kafkajs looks the partitions' leaders up in metadata it has not loaded on its own.
+      await admin.fetchTopicMetadata({ topics: [topic] });
+      await admin.deleteTopicRecords({ topic, partitions: [...partitions] });
+    });
+  } catch (error) {
+    throw adminFailure(`deleteRecordsBefore(${topic})`, error);
+  }
+}
+
 export async function deleteGroups(client: KafkaClient, groupIds: string[]): Promise<void> {
   try {
     await withAdmin(client, async (admin) => {

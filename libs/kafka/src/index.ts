@@ -6,6 +6,7 @@ export {
 } from './client.js';
 export {
   deleteGroups,
+  deleteRecordsBefore,
   deleteTopics,
   describeTopicConfigs,
   ensureTopics,
@@ -16,6 +17,7 @@ export {
   fetchTopicOffsets,
   listTopics,
   resetGroupOffsets,
+  setGroupOffsets,
   waitForBroker,
   type BrokerInfo,
   type CommittedOffset,

@@ -7,6 +7,7 @@ import {
   decodeRecordAs,
   encode,
   schemasOnTopic,
+  type ViewSource,
   Topics,
   type ItemEvent,
   type SalesMetrics,
@@ -19,6 +20,7 @@ import {
   producerReady,
   runBatchConsumer,
   type BatchConsumer,
+  type DecodedRecord,
   type DurableProducer,
 } from '@buy-now/kafka';
 import {
@@ -31,6 +33,7 @@ import {
 } from '@buy-now/observability';
 import { createStockViewStore, type StockViewStore } from '@buy-now/read-model';
 import { Redis } from 'ioredis';
+import { stockViewRecord } from './adapters/kafka/view-records.js';
 import { createSalesStateStore } from './adapters/redis/sales-state-store.js';
 import { namesOf, type StreamProcessorConfig } from './config.js';
 import { salesFactOf, type SalesFact } from './domain/sales-metrics.js';
@@ -99,6 +102,14 @@ export async function startStreamProcessor(
     kafka,
     views,
     topic: names.stockViewsTopic,
+    sourceTopic: names.itemEventsTopic,
+    publish: async (positioned) => {
+      await Promise.all(
+        positioned.map(({ view, source }) =>
+          producer.send(stockViewRecord(names.stockViewsTopic, view, source)),
+        ),
+      );
+    },
     groupPrefix: config.TOPIC_PREFIX,
     redisKeyPrefix: config.REDIS_KEY_PREFIX,
     logger: log,
@@ -115,7 +126,9 @@ export async function startStreamProcessor(
       log.error({ itemId, err: error }, 'stored view unreadable; rebuild the views'),
   };
 
-  const foldBatch = async (events: ItemEvent[]): Promise<number> => {
+  /** One partition's batch, in offset order. */
+  const foldBatch = async (records: DecodedRecord<ItemEvent>[]): Promise<number> => {
+    const events = records.map((record) => record.message);
     const itemIds = [...new Set(events.map((event) => event.value.itemId))];
     // The marker is asked first on the same connection, so views read after a present marker were there
     // (unless Redis lost them in between: checked after the fold).
@@ -141,10 +154,20 @@ export async function startStreamProcessor(
       }
     }
     const changed = [...fold.changed].map((itemId) => fold.views.get(itemId) as StockView);
+    // Each view names the last event of its item folded in this batch: where a restore refolds from.
+    const reached = new Map<string, ViewSource>();
+    for (const record of records) {
+      reached.set(record.message.value.itemId, {
+        partition: record.partition,
+        offset: BigInt(record.offset),
+      });
+    }
     // stock-views first: had Redis been written first, a crash in between would leave a view that the
     // redelivered events no longer change, and so would never be published.
     await Promise.all(
-      changed.map((view) => producer.send({ topic: names.stockViewsTopic, ...encode('StockView', view) })),
+      changed.map((view) =>
+        producer.send(stockViewRecord(names.stockViewsTopic, view, reached.get(view.itemId) as ViewSource)),
+      ),
     );
     await views.applyMany(changed);
     viewsPublished.inc(changed.length);
@@ -185,7 +208,7 @@ export async function startStreamProcessor(
       return { name: decoded.name, value: decoded.value } as ItemEvent;
     },
     handleBatch: async (records, ctx) => {
-      const changed = await foldBatch(records.map((record) => record.message));
+      const changed = await foldBatch(records);
       log.debug({ partition: ctx.partition, events: records.length, changed }, 'batch folded');
     },
   }).catch(abandon);

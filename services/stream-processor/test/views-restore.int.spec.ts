@@ -21,29 +21,6 @@ afterAll(async () => {
   await system?.stop();
 });
 
-/**
- * What a Redis that lost its data looks like to this system: none of its keys, all gone in one command.
- * Deleted page by page, a restore could start between two pages and be half deleted again.
- */
-async function loseRedisData(): Promise<{ keys: string[]; deleted: number }> {
-  let cursor = '0';
-  const found = new Set<string>();
-  do {
-    const [next, keys] = await system.redis.scan(
-      cursor,
-      'MATCH',
-      `${system.config.REDIS_KEY_PREFIX}*`,
-      'COUNT',
-      1000,
-    );
-    cursor = next;
-    for (const key of keys) found.add(key);
-  } while (cursor !== '0');
-  const keys = [...found];
-  const deleted = keys.length === 0 ? 0 : await system.redis.del(...keys);
-  return { keys, deleted };
-}
-
 /** The processor's 'restored' log lines still in its output (its last 200 lines). */
 const restoreLines = () =>
   processor
@@ -79,7 +56,7 @@ describe('the read model after Redis lost its data', () => {
     const loggedBefore = new Set(restoreLines());
     const markedBefore = await system.redis.get(marker);
     expect(markedBefore).not.toBeNull();
-    const lost = await loseRedisData();
+    const lost = await system.loseRedisData();
     expect(lost.deleted).toBe(lost.keys.length);
     const keys = stockViewKeys(system.config.REDIS_KEY_PREFIX);
     expect(lost.keys).toEqual(
@@ -102,7 +79,7 @@ describe('the read model after Redis lost its data', () => {
     const rest = events(150, Number.MAX_SAFE_INTEGER);
     const half = Math.floor(rest.length / 2);
     const producing = system.produce(rest.slice(0, half));
-    await loseRedisData();
+    await system.loseRedisData();
     await producing;
     await system.produce(rest.slice(half));
     await system.waitUntilCaughtUp();

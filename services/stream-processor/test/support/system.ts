@@ -17,14 +17,17 @@ import {
   createDurableProducer,
   createKafkaClient,
   deleteGroups,
+  deleteRecordsBefore,
   deleteTopics,
   ensureTopics,
   fetchCommittedOffsets,
   fetchTopicOffsets,
   resetGroupOffsets,
+  type ConsumedRecord,
   type DurableProducer,
   type KafkaClient,
   type PartitionOffsets,
+  type RecordToSend,
 } from '@buy-now/kafka';
 import { createLogger, type Logger } from '@buy-now/observability';
 import { createStockViewStore, type StockViewStore } from '@buy-now/read-model';
@@ -59,6 +62,8 @@ export interface TestSystem {
   logger: Logger;
   /** Produces events to item-events in the order given (per item, one partition keeps that order). */
   produce(events: readonly ItemEvent[]): Promise<void>;
+  /** Produces records as they are, e.g. what another instance would have published. */
+  produceRecords(records: readonly RecordToSend[]): Promise<void>;
   /** Produces a record the contract refuses, to see it dead-lettered. */
   produceGarbage(): Promise<void>;
   startProcessor(): Promise<RunningStreamProcessor>;
@@ -68,6 +73,18 @@ export interface TestSystem {
   resetProcessorOffsets(): Promise<void>;
   /** Every record of the topic, decoded, in per-partition order. */
   readTopic<T>(topic: string): Promise<T[]>;
+  /** Every record of the topic as stored (key, value, headers, partition, offset). */
+  readRecords(topic: string): Promise<ConsumedRecord[]>;
+  /**
+   * Leaves on stock-views what log compaction would: the last record of each key, in their order.
+   * Needs the system started with `stockViewsCompacted: false` (DeleteRecords refuses compacted topics).
+   */
+  compactStockViewsNow(): Promise<void>;
+  /**
+   * What a Redis that lost its data looks like to this system: none of its keys, all gone in one
+   * command. Deleted page by page, a restore could start between two pages and be half deleted again.
+   */
+  loseRedisData(): Promise<{ keys: string[]; deleted: number }>;
   /** The last StockView per item on the compacted topic. */
   latestStockViews(): Promise<Map<string, StockView>>;
   salesMetrics(): Promise<SalesMetrics[]>;
@@ -78,7 +95,7 @@ export interface TestSystem {
 
 export async function startTestSystem(
   overrides: Record<string, string> = {},
-  options: { partitions?: number } = {},
+  options: { partitions?: number; stockViewsCompacted?: boolean } = {},
 ): Promise<TestSystem> {
   const servers = await getTestServers();
   const topicPrefix = `${uniqueName('sp')}.`;
@@ -115,7 +132,10 @@ export async function startTestSystem(
     .map((spec) => ({
       name: `${topicPrefix}${spec.name}`,
       partitions: spec.name.endsWith('.dlq') ? 1 : (options.partitions ?? PARTITIONS),
-      configs: spec.configs,
+      configs:
+        spec.name === Topics.stockViews && options.stockViewsCompacted === false
+          ? { 'cleanup.policy': 'delete' }
+          : spec.configs,
     }));
   await ensureTopics(kafka, topics);
 
@@ -144,6 +164,23 @@ export async function startTestSystem(
     return records;
   };
 
+  const readRecords = async (topic: string): Promise<ConsumedRecord[]> => {
+    const records: ConsumedRecord[] = [];
+    const groupId = `${topicPrefix}reader-${randomUUID()}`;
+    replayGroups.push(groupId);
+    await replayTopic(kafka, {
+      topic,
+      groupId,
+      logger,
+      timeoutMs: 30_000,
+      decode: (record) => record,
+      onRecords: (batch) => {
+        for (const { message } of batch) records.push(message);
+      },
+    });
+    return records;
+  };
+
   const system: TestSystem = {
     config,
     names,
@@ -157,6 +194,9 @@ export async function startTestSystem(
           producer.send({ topic: names.itemEventsTopic, ...encode(event.name, event.value) }),
         ),
       );
+    },
+    async produceRecords(records) {
+      await Promise.all(records.map((record) => producer.send(record)));
     },
     async produceGarbage() {
       await producer.send({
@@ -200,6 +240,41 @@ export async function startTestSystem(
     },
     resetProcessorOffsets: () => resetGroupOffsets(kafka, names.groupId, names.itemEventsTopic, 'earliest'),
     readTopic,
+    readRecords,
+    async compactStockViewsNow() {
+      const topic = names.stockViewsTopic;
+      const records = await readRecords(topic);
+      const last = new Map<string, ConsumedRecord>();
+      for (const record of records) last.set(`${record.partition} ${String(record.key)}`, record);
+      const kept = records.filter(
+        (record) => last.get(`${record.partition} ${String(record.key)}`) === record,
+      );
+      const ends = await fetchTopicOffsets(kafka, topic);
+      await deleteRecordsBefore(
+        kafka,
+        topic,
+        ends.map(({ partition, high }) => ({ partition, offset: high })),
+      );
+      // One at a time: the order of the survivors is kept.
+      for (const record of kept) {
+        const headers: Record<string, string | Buffer> = {};
+        for (const [name, value] of Object.entries(record.headers))
+          if (value !== undefined) headers[name] = value;
+        await producer.send({ topic, key: record.key, value: record.value, headers });
+      }
+    },
+    async loseRedisData() {
+      let cursor = '0';
+      const found = new Set<string>();
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.REDIS_KEY_PREFIX}*`, 'COUNT', 1000);
+        cursor = next;
+        for (const key of keys) found.add(key);
+      } while (cursor !== '0');
+      const keys = [...found];
+      const deleted = keys.length === 0 ? 0 : await redis.del(...keys);
+      return { keys, deleted };
+    },
     async latestStockViews() {
       const latest = new Map<string, StockView>();
       for (const view of await readTopic<StockView>(names.stockViewsTopic)) latest.set(view.itemId, view);

@@ -1,9 +1,11 @@
-// Reads a topic from its first offset up to the end offsets it had when the replay started, with a
-// throwaway consumer group that is deleted afterwards: the Kappa way to rebuild a view from scratch.
+// Reads a topic from its first offset (or from given offsets) up to the end offsets it had when the
+// replay started, with a throwaway consumer group that is deleted afterwards: the Kappa way to rebuild a
+// view from scratch.
 import {
   deleteGroups,
   fetchTopicOffsets,
   runBatchConsumer,
+  setGroupOffsets,
   type ConsumedRecord,
   type DecodedRecord,
   type KafkaClient,
@@ -16,6 +18,11 @@ export interface TopicReplayOptions<T> {
   topic: string;
   /** Unique per replay; deleted at the end. */
   groupId: string;
+  /**
+   * Where to start on each partition; a partition not named, or an offset below the log's first, starts
+   * at the first offset still in the log.
+   */
+  from?: ReadonlyMap<number, bigint>;
   /** Must not throw: a replay reports bad records, it does not dead-letter them a second time. */
   decode: (record: ConsumedRecord) => T;
   /** Each partition's records in offset order, only those below the captured end offsets. */
@@ -38,10 +45,28 @@ export async function replayTopic<T>(
 ): Promise<TopicReplay> {
   const endOffsets = await fetchTopicOffsets(client, options.topic);
   const end = new Map(endOffsets.map(({ partition, high }) => [partition, BigInt(high)]));
-  const next = new Map(endOffsets.map(({ partition, low }) => [partition, BigInt(low)]));
-  const total = endOffsets.reduce((sum, { low, high }) => sum + Number(BigInt(high) - BigInt(low)), 0);
+  const start = (partition: number, low: string, high: string) => {
+    const wanted = options.from?.get(partition) ?? 0n;
+    if (wanted > BigInt(high)) return BigInt(high);
+    return wanted > BigInt(low) ? wanted : BigInt(low);
+  };
+  const next = new Map(
+    endOffsets.map(({ partition, low, high }) => [partition, start(partition, low, high)]),
+  );
+  const total = endOffsets.reduce(
+    (sum, { partition, high }) => sum + Math.max(0, Number(BigInt(high) - (next.get(partition) ?? 0n))),
+    0,
+  );
   const isDone = () => [...end].every(([partition, high]) => (next.get(partition) ?? 0n) >= high);
   if (isDone()) return { endOffsets, records: 0 };
+  if (options.from !== undefined) {
+    await setGroupOffsets(
+      client,
+      options.groupId,
+      options.topic,
+      [...next].map(([partition, offset]) => ({ partition, offset: String(offset) })),
+    );
+  }
 
   let records = 0;
   let finish = () => {};
