@@ -93,6 +93,8 @@ export const sizes: Record<'ci' | 'full', RunSize> = {
 export interface RunResult {
   seed: number;
   size: string;
+  /** gateway-a's clock ran this far ahead, gateway-b's this far behind. */
+  clockSkewMs: number;
   startedAt: string;
   loadMs: number;
   faults: InjectedFault[];
@@ -128,6 +130,7 @@ export async function startSystem(
   logger: Logger,
   print: (line: string) => void,
   logDir: string,
+  options: { clockSkewMs?: number } = {},
 ): Promise<System> {
   const servers = await startPrivateServers(logger);
   const services = new Map<ServiceName, SupervisedService>();
@@ -176,6 +179,13 @@ export async function startSystem(
             HOST: '127.0.0.1',
             PORT: String(gatewayPorts[i]),
             GATEWAY_ID: gateway.name,
+            // The two gateways' clocks disagree by twice this: ahead on one, behind on the other.
+            ...(options.clockSkewMs
+              ? {
+                  NODE_ENV: 'test',
+                  CLOCK_SKEW_MS: String(i === 0 ? options.clockSkewMs : -options.clockSkewMs),
+                }
+              : {}),
             ADMIN_TOKEN,
             BUYER_TOKEN_SECRET: CHAOS_BUYER_TOKEN_SECRET,
             DEMO_MODE: 'false',
@@ -275,11 +285,12 @@ export async function runChaos(
 ): Promise<RunResult> {
   const random = createRandom(seed);
   const plan = planFaults(random, size);
+  const clockSkewMs = random.int(1_000, 5_000);
   print(
-    `chaos run: size ${size.name}, seed ${seed}, ${plan.length} faults over ${size.loadMs / 1000} s of load`,
+    `chaos run: size ${size.name}, seed ${seed}, ${plan.length} faults over ${size.loadMs / 1000} s of load, gateway clocks ${clockSkewMs} ms ahead and behind`,
   );
   const startedAt = new Date().toISOString();
-  const system = await startSystem(logger, print, logDir);
+  const system = await startSystem(logger, print, logDir, { clockSkewMs });
   print(`service logs in ${logDir}`);
   try {
     const admin = createAdminClient(system.gateways, ADMIN_TOKEN, random);
@@ -381,6 +392,7 @@ export async function runChaos(
     return {
       seed,
       size: size.name,
+      clockSkewMs,
       startedAt,
       loadMs,
       faults,

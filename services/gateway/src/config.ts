@@ -106,6 +106,13 @@ const schema = z.object({
   WS_HARD_BUFFER_BYTES: env.int(1_048_576, 4_096, 268_435_456),
   /** How often consumer-group lag is read and pushed while some dashboard follows it. */
   WS_LAG_INTERVAL_MS: env.int(1_500, 250, 60_000),
+  /**
+   * A fault of the fault-injection run: this instance's wall clock runs this far ahead (negative:
+   * behind). Accepted only with NODE_ENV=test. Nothing two instances compare may come from this clock
+   * (admission times and the reconciler's deadlines come from Redis TIME), and the run proves it.
+   */
+  CLOCK_SKEW_MS: env.int(0, -600_000, 600_000),
+  NODE_ENV: z.string().optional(),
   LOG_LEVEL: env.logLevel(),
 });
 
@@ -126,6 +133,11 @@ export function loadGatewayConfig(
   if (config.WS_HARD_BUFFER_BYTES <= config.WS_SOFT_BUFFER_BYTES) {
     throw new ConfigError('gateway', [
       `WS_HARD_BUFFER_BYTES (${config.WS_HARD_BUFFER_BYTES}) must be above WS_SOFT_BUFFER_BYTES (${config.WS_SOFT_BUFFER_BYTES})`,
+    ]);
+  }
+  if (config.CLOCK_SKEW_MS !== 0 && config.NODE_ENV !== 'test') {
+    throw new ConfigError('gateway', [
+      `CLOCK_SKEW_MS (${config.CLOCK_SKEW_MS}) skews the clock for fault-injection tests only; unset it, or set NODE_ENV=test in a test`,
     ]);
   }
   return config;

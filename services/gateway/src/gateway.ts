@@ -49,7 +49,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const gatewayId = config.GATEWAY_ID ?? `${hostname()}-${process.pid}`;
   const log = logger.child({ gatewayId });
   const metrics = createMetrics('gateway');
-  const clock = () => Date.now();
+  const skewMs = config.CLOCK_SKEW_MS;
+  const clock = skewMs === 0 ? () => Date.now() : () => Date.now() + skewMs;
+  if (skewMs !== 0) log.warn({ skewMs }, 'clock skewed on purpose (a fault of a test run)');
 
   const redis = new Redis(config.REDIS_URL, {
     maxRetriesPerRequest: 1,

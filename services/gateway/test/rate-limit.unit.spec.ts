@@ -27,6 +27,16 @@ describe('gateway security settings', () => {
     );
   });
 
+  it('accepts a skewed clock only in a test run', () => {
+    expect(loadGatewayConfig(base).CLOCK_SKEW_MS).toBe(0);
+    expect(() => loadGatewayConfig({ ...base, CLOCK_SKEW_MS: '4000' })).toThrow(
+      /CLOCK_SKEW_MS.*NODE_ENV=test/,
+    );
+    expect(loadGatewayConfig({ ...base, CLOCK_SKEW_MS: '-4000', NODE_ENV: 'test' }).CLOCK_SKEW_MS).toBe(
+      -4000,
+    );
+  });
+
   it('keeps demo mode off and X-Forwarded-For ignored unless told otherwise', () => {
     const config = loadGatewayConfig(base);
     expect([config.DEMO_MODE, config.TRUST_PROXY]).toEqual([false, false]);
