@@ -165,6 +165,14 @@ describe('the history checker', () => {
     expect(verdict.invariants[2]?.examples).toContain('item/buyer i1 b1: 3 units confirmed, limit 2');
   });
 
+  it('3: two rows in SQL for one key, unless the second is SQL refusing it (DUPLICATE_REQUEST)', () => {
+    const history = cleanHistory();
+    const again = purchase(9, { buyerId: 'b1', idempotencyKey: 'k1' });
+    expect(violationsOf({ ...history, sqlPurchases: [...history.sqlPurchases, again] })[2]).toEqual([3, 1]);
+    const refused = { ...again, status: 'rejected' as const, reason: 'DUPLICATE_REQUEST' };
+    expect(violationsOf({ ...history, sqlPurchases: [...history.sqlPurchases, refused] })[2]).toEqual([3, 0]);
+  });
+
   it('4: one instance decided out of order is a violation, except around a Redis loss', () => {
     const history = cleanHistory();
     const swapped = {

@@ -277,7 +277,8 @@ export function checkHistory(history: History): Verdict {
   const rowsByKey = new Map<string, string[]>();
   const unitsByBuyer = new Map<string, number>();
   for (const p of history.sqlPurchases) {
-    if (p.idempotencyKey !== null) {
+    // A DUPLICATE_REQUEST row is SQL refusing a second purchase for the key: the backstop working.
+    if (p.idempotencyKey !== null && p.reason !== 'DUPLICATE_REQUEST') {
       const key = `${p.itemId} ${p.buyerId} ${p.idempotencyKey}`;
       rowsByKey.set(key, [...(rowsByKey.get(key) ?? []), p.purchaseId]);
     }

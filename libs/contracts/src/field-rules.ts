@@ -78,7 +78,24 @@ export const fieldRules: { readonly [N in SchemaName]: readonly FieldRule[] } = 
     atLeast('priceMinor', 0),
     currency,
   ],
-  PurchaseRejected: [itemId, version, nonEmpty('purchaseId'), nonEmpty('buyerId'), atLeast('remaining', 0)],
+  PurchaseRejected: [
+    itemId,
+    version,
+    nonEmpty('purchaseId'),
+    nonEmpty('buyerId'),
+    atLeast('remaining', 0),
+    {
+      field: 'originalPurchaseId',
+      expected: 'another purchase id exactly when the reason is DUPLICATE_REQUEST, else null',
+      holds: (r) =>
+        r['originalPurchaseId'] === undefined ||
+        (r['reason'] === 'DUPLICATE_REQUEST'
+          ? typeof r['originalPurchaseId'] === 'string' &&
+            r['originalPurchaseId'] !== '' &&
+            r['originalPurchaseId'] !== r['purchaseId']
+          : r['originalPurchaseId'] === null),
+    },
+  ],
   OutOfStock: [itemId, version],
   StockView: [
     itemId,

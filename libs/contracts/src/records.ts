@@ -14,6 +14,11 @@ export const rejectionReasons = [
   'NOT_STARTED',
   'UNKNOWN_ITEM',
   'INVALID_QUANTITY',
+  /**
+   * SQL already decided a purchase for this buyer, item and Idempotency-Key under another purchase id (the
+   * gate had forgotten the key): the retry is refused and names the original (PurchaseRejected v2).
+   */
+  'DUPLICATE_REQUEST',
 ] as const;
 export type RejectionReason = (typeof rejectionReasons)[number];
 
@@ -113,6 +118,8 @@ export interface PurchaseRejected {
   remaining: number;
   admissionSeq: number;
   occurredAt: EpochMillis;
+  /** DUPLICATE_REQUEST: the purchase the same Idempotency-Key already made; null otherwise (and before v2). */
+  originalPurchaseId: string | null;
 }
 
 export interface OutOfStock {

@@ -13,6 +13,7 @@ import {
   itemListedV1,
   outOfStockV1,
   purchaseRejectedV1,
+  purchaseRejectedV2,
   stockAdjustedV1,
 } from './schemas/item-events.js';
 import { salesMetricsV1, stockViewV1 } from './schemas/views.js';
@@ -25,7 +26,7 @@ const history: { readonly [N in SchemaName]: readonly AvroRecordSchema[] } = {
   ItemListed: [itemListedV1],
   StockAdjusted: [stockAdjustedV1],
   ItemBought: [itemBoughtV1],
-  PurchaseRejected: [purchaseRejectedV1],
+  PurchaseRejected: [purchaseRejectedV1, purchaseRejectedV2],
   OutOfStock: [outOfStockV1],
   StockView: [stockViewV1],
   SalesMetrics: [salesMetricsV1],

@@ -33,6 +33,43 @@ const v1Request = {
   admittedAt: Date.UTC(2025, 0, 1),
 };
 
+// PurchaseRejected v1 as first published, for the same reason.
+const purchaseRejectedV1 = avro.Type.forSchema({
+  type: 'record',
+  name: 'PurchaseRejected',
+  namespace: 'buynow',
+  fields: [
+    { name: 'itemId', type: 'string' },
+    { name: 'version', type: ['null', 'long'], default: null },
+    { name: 'purchaseId', type: 'string' },
+    { name: 'buyerId', type: 'string' },
+    { name: 'quantity', type: 'int' },
+    {
+      name: 'reason',
+      type: {
+        type: 'enum',
+        name: 'RejectionReason',
+        symbols: ['SOLD_OUT', 'LIMIT_EXCEEDED', 'NOT_STARTED', 'UNKNOWN_ITEM', 'INVALID_QUANTITY'],
+      },
+    },
+    { name: 'remaining', type: 'int' },
+    { name: 'admissionSeq', type: 'long' },
+    { name: 'occurredAt', type: 'long' },
+  ],
+});
+
+const v1Rejection = {
+  itemId: 'item-1',
+  version: 7,
+  purchaseId: 'p-old',
+  buyerId: 'buyer-9',
+  quantity: 1,
+  reason: 'SOLD_OUT',
+  remaining: 0,
+  admissionSeq: 12,
+  occurredAt: Date.UTC(2025, 0, 1),
+};
+
 describe('reading older versions with the latest schema', () => {
   it('reads a BuyRequested v1 record as v2, with the defaults of the added fields', () => {
     const bytes = buyRequestedV1.toBuffer(v1Request);
@@ -65,6 +102,54 @@ describe('reading older versions with the latest schema', () => {
     expect(() => decode({ ...v2.headers, 'schema-version': '1' }, v2.value)).toThrow(ContractError);
   });
 
+  it('reads a PurchaseRejected v1 record as v2: every v1 reason as it was, no original purchase', () => {
+    const bytes = purchaseRejectedV1.toBuffer(v1Rejection);
+
+    const decoded = decode({ schema: 'buynow.PurchaseRejected', 'schema-version': '1' }, bytes);
+
+    expect(decoded).toStrictEqual({
+      name: 'PurchaseRejected',
+      version: 1,
+      value: { ...v1Rejection, originalPurchaseId: null },
+    });
+  });
+
+  it('writes a PurchaseRejected as v1 on request, but never a DUPLICATE_REQUEST, which v1 cannot say', () => {
+    const rejected = { ...v1Rejection, originalPurchaseId: null } as const;
+    const encoded = encode('PurchaseRejected', { ...rejected, reason: 'SOLD_OUT' }, { version: 1 });
+
+    expect({ ...(purchaseRejectedV1.fromBuffer(encoded.value) as object) }).toStrictEqual(v1Rejection);
+    expect(() =>
+      encode(
+        'PurchaseRejected',
+        { ...rejected, purchaseId: 'p-retry', reason: 'DUPLICATE_REQUEST', originalPurchaseId: 'p-old' },
+        { version: 1 },
+      ),
+    ).toThrow(ContractError);
+  });
+
+  it('round-trips a DUPLICATE_REQUEST with the purchase it names, and refuses one that names none', () => {
+    const duplicate = {
+      ...v1Rejection,
+      purchaseId: 'p-retry',
+      reason: 'DUPLICATE_REQUEST',
+      originalPurchaseId: 'p-old',
+    } as const;
+    const encoded = encode('PurchaseRejected', duplicate);
+
+    expect(encoded.headers['schema-version']).toBe('2');
+    expect(decode(encoded.headers, encoded.value).value).toStrictEqual(duplicate);
+    expect(() => encode('PurchaseRejected', { ...duplicate, originalPurchaseId: null })).toThrow(
+      ContractError,
+    );
+    expect(() => encode('PurchaseRejected', { ...duplicate, originalPurchaseId: 'p-retry' })).toThrow(
+      ContractError,
+    );
+    expect(() =>
+      encode('PurchaseRejected', { ...duplicate, reason: 'SOLD_OUT', originalPurchaseId: 'p-old' }),
+    ).toThrow(ContractError);
+  });
+
   it('keeps the latest schema able to read every earlier version', () => {
     for (const name of schemaNames) {
       const latest = avro.Type.forSchema(avroSchemaOf(name) as unknown as avro.Schema);
@@ -74,6 +159,7 @@ describe('reading older versions with the latest schema', () => {
       }
     }
     expect(latestVersionOf('BuyRequested')).toBe(2);
+    expect(latestVersionOf('PurchaseRejected')).toBe(2);
   });
 });
 
@@ -95,6 +181,7 @@ describe('published versions are frozen', () => {
     'StockAdjusted v1': '1557f4db375f4bf5',
     'ItemBought v1': '28031ae35bf38e76',
     'PurchaseRejected v1': 'f2bb09d4ccbd359f',
+    'PurchaseRejected v2': '06aeaea9b56f9042',
     'OutOfStock v1': '94b842ebca21bf67',
     'StockView v1': '451159861f118954',
     'SalesMetrics v1': 'ee9467d529671fc0',

@@ -70,6 +70,7 @@ export const samples: { readonly [N in SchemaName]: RecordOf[N] } = {
     remaining: 94,
     admissionSeq: 43,
     occurredAt: at + 61_011,
+    originalPurchaseId: null,
   },
   OutOfStock: { itemId: 'item-1', version: 97, occurredAt: at + 62_000 },
   StockView: {

@@ -17,6 +17,15 @@ async function dropDatabase(): Promise<void> {
   await client.end();
 }
 
+async function dropDatabaseNamed(name: string): Promise<void> {
+  const admin = new URL(databaseUrl);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await client.end();
+}
+
 describe('migratePostgres (real PostgreSQL)', () => {
   beforeAll(dropDatabase);
   afterAll(dropDatabase);
@@ -45,6 +54,7 @@ describe('migratePostgres (real PostgreSQL)', () => {
       'items',
       'outbox',
       'processed_commands',
+      'purchase_keys',
       'purchases',
       'schema_migrations',
     ]);
@@ -77,6 +87,63 @@ describe('migratePostgres (real PostgreSQL)', () => {
     await client.connect();
     await client.query("UPDATE schema_migrations SET checksum = 'x' WHERE version = 1");
     await expect(migratePostgres(client)).rejects.toMatchObject({ code: 'MIGRATION_CHECKSUM_MISMATCH' });
+    await client.end();
+  });
+});
+
+describe('0006 purchase_keys on a database that already holds one key twice (real PostgreSQL)', () => {
+  const name = `buy_now_migrations_keys_${process.pid}`;
+  const keysUrl = new URL(databaseUrl);
+  keysUrl.pathname = `/${name}`;
+  beforeAll(() => dropDatabaseNamed(name));
+  afterAll(() => dropDatabaseNamed(name));
+
+  it('gives each key to its earliest purchase, leaves the later ones alone, and refuses another holder', async () => {
+    await ensurePostgresDatabase(keysUrl.toString());
+    const client = new pg.Client({ connectionString: keysUrl.toString() });
+    await client.connect();
+    // The schema as it was before 0006, recorded as applied the way migratePostgres records it.
+    await client.query(`CREATE TABLE schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now())`);
+    for (const m of listMigrations('postgres').filter((m) => m.version < 6)) {
+      await client.query(m.sql);
+      await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+        m.version,
+        m.name,
+        m.checksum,
+      ]);
+    }
+    // p-late was confirmed after p-first for the same key (the gate had forgotten it): the old bug.
+    await client.query(
+      `INSERT INTO purchases (purchase_id, item_id, buyer_id, quantity, status, reason, idempotency_key,
+         admission_seq, admitted_at, decided_at)
+       VALUES
+         ('p-late',  'i1', 'alice', 1, 'confirmed', NULL,        'K', 9, now(), '2025-01-01T10:00:05Z'),
+         ('p-first', 'i1', 'alice', 1, 'confirmed', NULL,        'K', 3, now(), '2025-01-01T10:00:00Z'),
+         ('p-same-batch-2', 'i1', 'bob', 1, 'rejected', 'SOLD_OUT', 'K', 5, now(), '2025-01-01T10:00:00Z'),
+         ('p-same-batch-1', 'i1', 'bob', 1, 'confirmed', NULL,       'K', 4, now(), '2025-01-01T10:00:00Z'),
+         ('p-other-item', 'i2', 'alice', 1, 'confirmed', NULL,       'K', 1, now(), '2025-01-01T10:00:09Z'),
+         ('p-no-key', 'i1', 'carol', 1, 'confirmed', NULL,          NULL, 6, now(), '2025-01-01T10:00:00Z')`,
+    );
+
+    const report = await migratePostgres(client);
+
+    expect(report.applied.map((m) => `${m.version}_${m.name}`)).toEqual(['6_purchase_keys']);
+    const { rows } = await client.query<{ item_id: string; buyer_id: string; purchase_id: string }>(
+      'SELECT item_id, buyer_id, idempotency_key, purchase_id FROM purchase_keys ORDER BY item_id, buyer_id',
+    );
+    expect(rows).toEqual([
+      { item_id: 'i1', buyer_id: 'alice', idempotency_key: 'K', purchase_id: 'p-first' },
+      { item_id: 'i1', buyer_id: 'bob', idempotency_key: 'K', purchase_id: 'p-same-batch-1' },
+      { item_id: 'i2', buyer_id: 'alice', idempotency_key: 'K', purchase_id: 'p-other-item' },
+    ]);
+    expect((await client.query('SELECT count(*)::int AS n FROM purchases')).rows).toEqual([{ n: 6 }]);
+    await expect(
+      client.query(
+        "INSERT INTO purchase_keys (item_id, buyer_id, idempotency_key, purchase_id) VALUES ('i1', 'alice', 'K', 'p-new')",
+      ),
+    ).rejects.toMatchObject({ code: '23505', constraint: 'purchase_keys_pk' });
     await client.end();
   });
 });

@@ -6,6 +6,7 @@ import {
   decisionKeysOf,
   groupCommandsByItem,
   ItemDecisionError,
+  purchaseKeyOf,
   toDecisionToPersist,
   type ItemDecisionContext,
   type ItemState,
@@ -35,6 +36,7 @@ function given(state: ItemState | null, overrides: Partial<ItemDecisionContext> 
     state,
     decidedPurchaseIds: new Set(),
     processedCommandIds: new Set(),
+    purchaseIdsByKey: new Map(),
     confirmedUnitsByBuyer: new Map(),
     now: NOW,
     ...overrides,
@@ -203,6 +205,7 @@ describe('decideItemCommands: buying', () => {
           remaining: 10,
           admissionSeq: 7,
           occurredAt: NOW,
+          originalPurchaseId: null,
         },
       },
     ]);
@@ -225,6 +228,7 @@ describe('decideItemCommands: buying', () => {
           remaining: 0,
           admissionSeq: 7,
           occurredAt: NOW,
+          originalPurchaseId: null,
         },
       },
     ]);
@@ -324,6 +328,102 @@ describe('decideItemCommands: replays', () => {
       'COMMAND_ALREADY_PROCESSED',
       'COMMAND_ALREADY_PROCESSED',
     ]);
+  });
+});
+
+describe('decideItemCommands: one purchase per buyer, item and Idempotency-Key', () => {
+  it('rejects a new purchase id for a key that already bought, naming the original; nothing is taken', () => {
+    const state = item({ perBuyerLimit: 2, sold: 1, remaining: 9, version: 2 });
+    const decision = decideItemCommands(
+      given(state, {
+        purchaseIdsByKey: new Map([[purchaseKeyOf('alice', 'K'), 'p1']]),
+        confirmedUnitsByBuyer: new Map([['alice', 1]]),
+      }),
+      [buy('p2', 'alice', { idempotencyKey: 'K' })],
+    );
+
+    expect(decision.stateChanged).toBe(false);
+    expect(decision.state).toEqual(state);
+    expect(decision.purchases).toEqual([
+      expect.objectContaining({
+        purchaseId: 'p2',
+        status: 'rejected',
+        reason: 'DUPLICATE_REQUEST',
+        idempotencyKey: 'K',
+        itemVersion: 2,
+      }),
+    ]);
+    expect(decision.events).toHaveLength(1);
+    expect(decision.events[0]).toMatchObject({
+      name: 'PurchaseRejected',
+      value: {
+        purchaseId: 'p2',
+        reason: 'DUPLICATE_REQUEST',
+        originalPurchaseId: 'p1',
+        version: 2,
+        remaining: 9,
+      },
+    });
+  });
+
+  it('lets the first of one key in a batch hold it; the key is the buyer’s own, and other keys still buy', () => {
+    const decision = decideItemCommands(given(item({ perBuyerLimit: 3 })), [
+      buy('p1', 'alice', { idempotencyKey: 'K' }),
+      buy('p2', 'alice', { idempotencyKey: 'K' }),
+      buy('p3', 'bob', { idempotencyKey: 'K' }),
+      buy('p4', 'alice', { idempotencyKey: 'K2' }),
+    ]);
+
+    expect(decision.purchases.map((p) => `${p.purchaseId}:${p.reason ?? p.status}`)).toEqual([
+      'p1:confirmed',
+      'p2:DUPLICATE_REQUEST',
+      'p3:confirmed',
+      'p4:confirmed',
+    ]);
+    expect(decision.events[1]).toMatchObject({
+      name: 'PurchaseRejected',
+      value: { purchaseId: 'p2', originalPurchaseId: 'p1' },
+    });
+    expect(summary(decision.events)).toEqual([
+      'ItemBought@2',
+      'PurchaseRejected:DUPLICATE_REQUEST@2',
+      'ItemBought@3',
+      'ItemBought@4',
+    ]);
+  });
+
+  it('lets a rejected first purchase hold its key too: the retry gets no second chance under it', () => {
+    const decision = decideItemCommands(given(item({ listed: 1, remaining: 0, sold: 1 })), [
+      buy('p1', 'alice', { idempotencyKey: 'K' }),
+      buy('p2', 'alice', { idempotencyKey: 'K' }),
+    ]);
+
+    expect(decision.purchases.map((p) => p.reason)).toEqual(['SOLD_OUT', 'DUPLICATE_REQUEST']);
+  });
+
+  it('skips a redelivered original as before: dedupe by purchase id comes first', () => {
+    const decision = decideItemCommands(
+      given(item(), {
+        decidedPurchaseIds: new Set(['p1']),
+        purchaseIdsByKey: new Map([[purchaseKeyOf('alice', 'K'), 'p1']]),
+      }),
+      [buy('p1', 'alice', { idempotencyKey: 'K' })],
+    );
+
+    expect(decision.events).toEqual([]);
+    expect(decision.purchases).toEqual([]);
+    expect(decision.ignored).toEqual([
+      { name: 'BuyRequested', id: 'p1', reason: 'PURCHASE_ALREADY_DECIDED' },
+    ]);
+  });
+
+  it('names no original purchase on any other rejection', () => {
+    const decision = decideItemCommands(given(item({ remaining: 0, sold: 10 })), [buy('p1', 'alice')]);
+
+    expect(decision.events[0]).toMatchObject({
+      name: 'PurchaseRejected',
+      value: { reason: 'SOLD_OUT', originalPurchaseId: null },
+    });
   });
 });
 
@@ -520,14 +620,24 @@ describe('batch helpers', () => {
       buy('p2', 'bob', { itemId: 'item-2' }),
       adjust('c1', 1),
       buy('p3', 'alice'),
+      buy('p4', 'alice', { idempotencyKey: 'key-p1' }),
     ];
     const groups = groupCommandsByItem(commands);
 
     expect([...groups.keys()]).toEqual([ITEM, 'item-2']);
-    expect(groups.get(ITEM)?.map((c) => c.name)).toEqual(['BuyRequested', 'AdjustStock', 'BuyRequested']);
+    expect(groups.get(ITEM)?.map((c) => c.name)).toEqual([
+      'BuyRequested',
+      'AdjustStock',
+      'BuyRequested',
+      'BuyRequested',
+    ]);
     expect(decisionKeysOf(groups.get(ITEM) ?? [])).toEqual({
-      purchaseIds: ['p1', 'p3'],
+      purchaseIds: ['p1', 'p3', 'p4'],
       buyerIds: ['alice'],
+      purchaseKeys: [
+        { buyerId: 'alice', idempotencyKey: 'key-p1' },
+        { buyerId: 'alice', idempotencyKey: 'key-p3' },
+      ],
       commandIds: ['c1'],
     });
   });

@@ -35,10 +35,14 @@ describe('PostgreSQL store without a server', () => {
     let decided = false;
 
     await expect(
-      store.decideForItem('item-1', { purchaseIds: [], buyerIds: [], commandIds: [] }, () => {
-        decided = true;
-        throw new Error('unreachable');
-      }),
+      store.decideForItem(
+        'item-1',
+        { purchaseIds: [], buyerIds: [], purchaseKeys: [], commandIds: [] },
+        () => {
+          decided = true;
+          throw new Error('unreachable');
+        },
+      ),
     ).rejects.toMatchObject({
       name: 'ReservationStoreError',
       code: 'RESERVATION_STORE_UNAVAILABLE',

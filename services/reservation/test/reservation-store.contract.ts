@@ -1,6 +1,13 @@
 // What every ReservationStore must do against its real database, whatever the dialect. Each adapter's
 // integration spec runs this suite against a fresh database of its own.
-import { encode, Topics, type BuyRequested, type ItemCommand, type ListItem } from '@buy-now/contracts';
+import {
+  decode,
+  encode,
+  Topics,
+  type BuyRequested,
+  type ItemCommand,
+  type ListItem,
+} from '@buy-now/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   decideItemCommands,
@@ -197,9 +204,13 @@ export function describeReservationStoreContract(
       const failure = new Error('decide failed');
 
       await expect(
-        store().decideForItem(itemId, { purchaseIds: ['x'], buyerIds: ['y'], commandIds: [] }, () => {
-          throw failure;
-        }),
+        store().decideForItem(
+          itemId,
+          { purchaseIds: ['x'], buyerIds: ['y'], purchaseKeys: [], commandIds: [] },
+          () => {
+            throw failure;
+          },
+        ),
       ).rejects.toBe(failure);
 
       // The lock is released and the item can be decided on at once.
@@ -218,7 +229,7 @@ export function describeReservationStoreContract(
       // A command id twice breaks the processed_commands key after items, purchases and events were written.
       const failing = store().decideForItem(
         itemId,
-        { purchaseIds: [`${itemId}-p2`], buyerIds: [], commandIds: [] },
+        { purchaseIds: [`${itemId}-p2`], buyerIds: [], purchaseKeys: [], commandIds: [] },
         (context) => ({
           ...toDecisionToPersist(
             decideItemCommands({ ...context, now: NOW }, [buying(itemId, `${itemId}-p2`)]),
@@ -345,6 +356,70 @@ export function describeReservationStoreContract(
       ]);
     });
 
+    it('rejects a new purchase id under a key that already bought as DUPLICATE_REQUEST, naming the original', async () => {
+      const itemId = newItemId('same-key');
+      const alice = { buyerId: 'alice', idempotencyKey: 'K' };
+      await decideWith(store(), itemId, [
+        listing(itemId, { perBuyerLimit: 3 }),
+        buying(itemId, `${itemId}-p1`, alice),
+      ]);
+      // The gate forgot the key and admitted the retry afresh; the second one rides in the same batch.
+      const retry = [
+        buying(itemId, `${itemId}-p2`, alice),
+        buying(itemId, `${itemId}-p3`, alice),
+        buying(itemId, `${itemId}-p4`, { buyerId: 'bob', idempotencyKey: 'K' }),
+      ];
+      const decided = await decideWith(store(), itemId, retry, NOW + 1_000);
+
+      expect(decided.decision.itemDecision.purchases.map((p) => p.reason ?? p.status)).toEqual([
+        'DUPLICATE_REQUEST',
+        'DUPLICATE_REQUEST',
+        'confirmed',
+      ]);
+      const rejections = decided.outbox
+        .map((row) => decode(row.headers, row.value))
+        .filter((event) => event.name === 'PurchaseRejected');
+      expect(rejections.map((event) => event.value)).toEqual([
+        expect.objectContaining({ purchaseId: `${itemId}-p2`, originalPurchaseId: `${itemId}-p1` }),
+        expect.objectContaining({ purchaseId: `${itemId}-p3`, originalPurchaseId: `${itemId}-p1` }),
+      ]);
+      expect(await store().getPurchase(`${itemId}-p2`)).toMatchObject({
+        status: 'rejected',
+        reason: 'DUPLICATE_REQUEST',
+        idempotencyKey: 'K',
+      });
+      expect(await store().getItem(itemId)).toMatchObject({ sold: 2, remaining: 8 });
+
+      // Redelivered, the retries and the original are recognised by purchase id: nothing changes.
+      const again = await decideWith(store(), itemId, [buying(itemId, `${itemId}-p1`, alice), ...retry]);
+      expect(again.decision.itemDecision.skipped).toBe(4);
+      expect(again.decision.itemDecision.purchases).toEqual([]);
+      expect(await store().getItem(itemId)).toMatchObject({ sold: 2, remaining: 8 });
+    });
+
+    it('refuses a second purchase for one buyer, item and key even when a buggy decide asks for it', async () => {
+      const itemId = newItemId('key-backstop');
+      const alice = { buyerId: 'alice', idempotencyKey: 'K' };
+      await decideWith(store(), itemId, [
+        listing(itemId, { perBuyerLimit: 3 }),
+        buying(itemId, `${itemId}-p1`, alice),
+      ]);
+      const item = await store().getItem(itemId);
+      const commands = [buying(itemId, `${itemId}-p2`, alice)];
+
+      const duplicate = store().decideForItem(itemId, decisionKeysOf(commands), (context) =>
+        // Told the key is free, the domain confirms a second purchase for it.
+        toDecisionToPersist(
+          decideItemCommands({ ...context, purchaseIdsByKey: new Map(), now: NOW }, commands),
+          encodeItemEvent,
+        ),
+      );
+
+      await expect(duplicate).rejects.toMatchObject({ code: 'RESERVATION_STORE_CONFLICT', canRetry: true });
+      expect(await store().getItem(itemId)).toEqual(item);
+      expect(await store().getPurchase(`${itemId}-p2`)).toBeNull();
+    });
+
     it('refuses a second row for a purchase id even when a buggy decide asks for it', async () => {
       const itemId = newItemId('duplicate');
       await decideWith(store(), itemId, [listing(itemId), buying(itemId, `${itemId}-p1`)]);
@@ -352,7 +427,7 @@ export function describeReservationStoreContract(
 
       const duplicate = store().decideForItem(
         itemId,
-        { purchaseIds: [], buyerIds: [], commandIds: [] },
+        { purchaseIds: [], buyerIds: [], purchaseKeys: [], commandIds: [] },
         (context): DecisionToPersist => {
           // Told nothing was decided, the domain decides p1 again.
           const decision = decideItemCommands({ ...context, now: NOW }, [buying(itemId, `${itemId}-p1`)]);
@@ -373,7 +448,7 @@ export function describeReservationStoreContract(
 
       const oversell = store().decideForItem(
         itemId,
-        { purchaseIds: [], buyerIds: [], commandIds: [] },
+        { purchaseIds: [], buyerIds: [], purchaseKeys: [], commandIds: [] },
         () => ({
           state: { ...item, sold: 2, remaining: -1, version: item.version + 1 },
           purchases: [],
@@ -402,7 +477,7 @@ export function describeReservationStoreContract(
 
       const misdirected = store().decideForItem(
         itemId,
-        { purchaseIds: [], buyerIds: [], commandIds: [] },
+        { purchaseIds: [], buyerIds: [], purchaseKeys: [], commandIds: [] },
         () => ({
           state: { ...item, itemId: 'someone-else', version: item.version + 1 },
           purchases: [],

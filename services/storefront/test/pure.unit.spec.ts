@@ -26,6 +26,7 @@ describe('reasons in words', () => {
     expect(rejectionInWords('SOLD_OUT')).toBe('Sold out: every unit is gone.');
     expect(rejectionInWords('LIMIT_EXCEEDED')).toBe('You already have as many as one buyer may buy.');
     expect(rejectionInWords('NOT_STARTED')).toMatch(/not started/);
+    expect(rejectionInWords('DUPLICATE_REQUEST')).toMatch(/already made once: nothing more was bought/);
     expect(rejectionInWords('SOMETHING_NEW')).toBe('Not bought: the purchase was rejected.');
     expect(rejectionInWords(undefined)).toBe('Not bought: the purchase was rejected.');
   });

@@ -12,6 +12,13 @@ const rejectionReasonV1: AvroEnumSchema = {
   symbols: ['SOLD_OUT', 'LIMIT_EXCEEDED', 'NOT_STARTED', 'UNKNOWN_ITEM', 'INVALID_QUANTITY'],
 };
 
+// v2 adds DUPLICATE_REQUEST at the end: a reader of v2 reads every v1 symbol as it was. A v1 reader cannot
+// read the new symbol, so readers are deployed before the reservation service writes v2 (see codec.ts).
+const rejectionReasonV2: AvroEnumSchema = {
+  ...rejectionReasonV1,
+  symbols: [...rejectionReasonV1.symbols, 'DUPLICATE_REQUEST'],
+};
+
 export const itemListedV1: AvroRecordSchema = {
   type: 'record',
   name: 'ItemListed',
@@ -82,6 +89,23 @@ export const purchaseRejectedV1: AvroRecordSchema = {
     { name: 'remaining', type: 'int', doc: 'Units left when decided; 0 for an unknown item.' },
     { name: 'admissionSeq', type: 'long', doc: 'From BuyRequested; -1: unknown.' },
     { name: 'occurredAt', type: 'long' },
+  ],
+};
+
+// v2 names the purchase an Idempotency-Key already made when SQL refuses a second one for it (the gate had
+// forgotten the key, e.g. after a Redis loss), so the buyer can be pointed at it.
+export const purchaseRejectedV2: AvroRecordSchema = {
+  ...purchaseRejectedV1,
+  fields: [
+    ...purchaseRejectedV1.fields.map((field) =>
+      field.name === 'reason' ? { ...field, type: rejectionReasonV2 } : field,
+    ),
+    {
+      name: 'originalPurchaseId',
+      type: ['null', 'string'],
+      default: null,
+      doc: 'DUPLICATE_REQUEST: the purchase this Idempotency-Key already made; null for every other reason.',
+    },
   ],
 };
 

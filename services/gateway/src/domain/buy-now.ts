@@ -14,7 +14,15 @@ export interface BuyNowRequest {
 
 export type BuyNowAnswer =
   | { kind: 'accepted'; purchase: PurchaseRecord; replayed: boolean }
-  | { kind: 'rejected'; reason: string; purchaseId?: string; available?: number; startsAt?: number | null };
+  | {
+      kind: 'rejected';
+      reason: string;
+      purchaseId?: string;
+      /** DUPLICATE_REQUEST: the purchase this Idempotency-Key already made. */
+      originalPurchaseId?: string;
+      available?: number;
+      startsAt?: number | null;
+    };
 
 export interface BuyNowDeps {
   gate: PurchaseGate;
@@ -101,6 +109,7 @@ export async function buyNow(deps: BuyNowDeps, req: BuyNowRequest): Promise<BuyN
           kind: 'rejected',
           reason: admission.purchase.reason ?? 'REJECTED',
           purchaseId: admission.purchase.purchaseId,
+          ...originalOf(admission.purchase),
         };
       }
       return { kind: 'accepted', purchase: admission.purchase, replayed: true };
@@ -211,16 +220,22 @@ export function isDecided(purchase: PurchaseRecord): boolean {
 export function publicStatusOf(purchase: PurchaseRecord): {
   status: 'pending' | 'confirmed' | 'rejected';
   reason?: string;
+  originalPurchaseId?: string;
 } {
   switch (purchase.status) {
     case 'confirmed':
       return { status: 'confirmed' };
     case 'rejected':
-      return { status: 'rejected', reason: purchase.reason ?? 'REJECTED' };
+      return { status: 'rejected', reason: purchase.reason ?? 'REJECTED', ...originalOf(purchase) };
     case 'withdrawn':
       // The publish failed and the buyer was told so (503): nothing was bought.
       return { status: 'rejected', reason: 'NOT_ACCEPTED' };
     default:
       return { status: 'pending' };
   }
+}
+
+/** The purchase a DUPLICATE_REQUEST points the buyer to, when the record names one. */
+function originalOf(purchase: PurchaseRecord): { originalPurchaseId?: string } {
+  return purchase.originalPurchaseId === undefined ? {} : { originalPurchaseId: purchase.originalPurchaseId };
 }

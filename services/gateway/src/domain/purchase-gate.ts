@@ -22,6 +22,8 @@ export interface PurchaseRecord {
   status: PurchaseStatus;
   /** A rejection reason from SQL, or why the gate withdrew the purchase. */
   reason?: string;
+  /** DUPLICATE_REQUEST: the purchase the same buyer, item and Idempotency-Key already made. */
+  originalPurchaseId?: string;
   /** null only for a record rebuilt from an outcome after Redis lost the original. */
   admittedAt: number | null;
   admissionSeq: number | null;
@@ -71,6 +73,8 @@ export interface PurchaseOutcome {
   purchaseId: string;
   status: 'confirmed' | 'rejected';
   reason?: string;
+  /** DUPLICATE_REQUEST: the purchase SQL found holding the same buyer, item and Idempotency-Key. */
+  originalPurchaseId?: string | null;
   /**
    * ItemBought's own version, or the version PurchaseRejected was decided against; null/absent when
    * unknown. Advances the gate's applied version and lets a record Redis lost be accounted exactly once.

@@ -13,7 +13,7 @@ import type {
 } from '@buy-now/contracts';
 import { ItemDecisionError } from './errors.js';
 import type { ItemState } from './item-state.js';
-import type { PurchaseRow } from './purchase.js';
+import { purchaseKeyOf, type PurchaseRow } from './purchase.js';
 
 export interface ItemDecisionContext {
   /** null: the item was never listed. */
@@ -22,6 +22,11 @@ export interface ItemDecisionContext {
   decidedPurchaseIds: ReadonlySet<string>;
   /** ListItem / AdjustStock ids of this batch that were processed before. */
   processedCommandIds: ReadonlySet<string>;
+  /**
+   * For the (buyer, Idempotency-Key) pairs of this batch, the purchase that already holds each on this item
+   * (by purchaseKeyOf; absent: none). Read under the item's row lock, so no other transaction adds one.
+   */
+  purchaseIdsByKey: ReadonlyMap<string, string>;
   /** Units already confirmed for this item, for the buyers of this batch (absent: none). */
   confirmedUnitsByBuyer: ReadonlyMap<string, number>;
   /** Stamped on every event as occurredAt and on every row as decidedAt; never used to decide. */
@@ -66,7 +71,10 @@ export interface ItemDecision {
 }
 
 /**
- * Decides the commands of one item, in order. Rejections come in this order: INVALID_QUANTITY,
+ * Decides the commands of one item, in order. A purchase id decided before is skipped; then a request whose
+ * buyer and Idempotency-Key already made another purchase of this item is rejected DUPLICATE_REQUEST (the
+ * gate forgot the key, e.g. after a Redis loss, and admitted the retry afresh): one intent, one purchase,
+ * whatever the first one's outcome. Other rejections come in this order: INVALID_QUANTITY,
  * UNKNOWN_ITEM, NOT_STARTED (judged on the gate's admittedAt, never on the clock), LIMIT_EXCEEDED,
  * SOLD_OUT. A request is filled whole or not at all. Every change takes the next version; rejections
  * carry the version they were decided against.
@@ -81,6 +89,7 @@ export function decideItemCommands(
   const decidedPurchaseIds = new Set(context.decidedPurchaseIds);
   const processedCommandIds = new Set(context.processedCommandIds);
   const confirmedUnitsByBuyer = new Map(context.confirmedUnitsByBuyer);
+  const purchaseIdsByKey = new Map(context.purchaseIdsByKey);
   const decision: ItemDecision = {
     itemId,
     state,
@@ -188,7 +197,11 @@ export function decideItemCommands(
       admittedAt: request.admittedAt,
       decidedAt: now,
     };
-    const reject = (reason: RejectionReason, against: ItemState | null): void => {
+    const reject = (
+      reason: RejectionReason,
+      against: ItemState | null,
+      originalPurchaseId: string | null = null,
+    ): void => {
       const version = against?.version ?? null;
       decision.purchases.push({ ...row, status: 'rejected', reason, itemVersion: version });
       decision.events.push({
@@ -203,9 +216,18 @@ export function decideItemCommands(
           remaining: against?.remaining ?? 0,
           admissionSeq: request.admissionSeq,
           occurredAt: now,
+          originalPurchaseId,
         },
       });
     };
+    const key = purchaseKeyOf(request.buyerId, request.idempotencyKey);
+    const original = purchaseIdsByKey.get(key);
+    if (original !== undefined) {
+      reject('DUPLICATE_REQUEST', state, original);
+      return;
+    }
+    // The first decided purchase of a key holds it, whatever its outcome: a retry gets that answer.
+    purchaseIdsByKey.set(key, request.purchaseId);
     if (state === null) {
       reject(isValidQuantity(request.quantity) ? 'UNKNOWN_ITEM' : 'INVALID_QUANTITY', null);
       return;

@@ -11,6 +11,7 @@ export { ItemDecisionError, ReservationStoreError, isReservationStoreError } fro
 export type { ItemDecisionErrorCode, ReservationStoreErrorCode } from './errors.js';
 export { decisionKeysOf, groupCommandsByItem } from './item-batch.js';
 export type { ItemState } from './item-state.js';
+export { holdsPurchaseKey, purchaseKeyOf } from './purchase.js';
 export type { PurchaseRow, PurchaseStatus } from './purchase.js';
 export type {
   DecisionKeys,
@@ -18,6 +19,7 @@ export type {
   OutboxRecord,
   OutboxRow,
   PersistedDecision,
+  PurchaseKey,
   ReservationStore,
   StoredContext,
   StoredEvent,

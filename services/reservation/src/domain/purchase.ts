@@ -20,3 +20,19 @@ export interface PurchaseRow {
   /** Confirmed: the version of its ItemBought. Rejected: the version decided against; null for an unknown item. */
   itemVersion: number | null;
 }
+
+/**
+ * The identity of one buying intent on an item: the buyer and the Idempotency-Key they sent. As a map key,
+ * unambiguous whatever characters the two contain.
+ */
+export function purchaseKeyOf(buyerId: string, idempotencyKey: string): string {
+  return JSON.stringify([buyerId, idempotencyKey]);
+}
+
+/**
+ * Whether a decided purchase holds its (item, buyer, Idempotency-Key): every one does except a
+ * DUPLICATE_REQUEST rejection, which is refused precisely because another purchase holds it.
+ */
+export function holdsPurchaseKey(purchase: Pick<PurchaseRow, 'reason'>): boolean {
+  return purchase.reason !== 'DUPLICATE_REQUEST';
+}

@@ -8,8 +8,15 @@ import type { PurchaseRow } from './purchase.js';
 export interface DecisionKeys {
   purchaseIds: readonly string[];
   buyerIds: readonly string[];
+  /** The (buyer, Idempotency-Key) pairs of the BuyRequested, each once. */
+  purchaseKeys: readonly PurchaseKey[];
   /** ListItem / AdjustStock command ids. */
   commandIds: readonly string[];
+}
+
+export interface PurchaseKey {
+  buyerId: string;
+  idempotencyKey: string;
 }
 
 /** The decision context as read under the row lock; the caller adds `now`. */

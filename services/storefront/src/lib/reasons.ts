@@ -6,6 +6,7 @@ const REJECTIONS: Record<string, string> = {
   NOT_STARTED: 'The sale has not started yet: try again when the countdown ends.',
   UNKNOWN_ITEM: 'This item is no longer on sale.',
   INVALID_QUANTITY: 'That quantity cannot be bought.',
+  DUPLICATE_REQUEST: 'This request was already made once: nothing more was bought, its first answer stands.',
   NOT_ACCEPTED: 'The request was not accepted: nothing was bought, try again.',
 };
 

@@ -100,6 +100,7 @@ export class ItemScript {
         remaining: this.remaining,
         admissionSeq: purchase,
         occurredAt: at,
+        originalPurchaseId: null,
       },
     });
     return this;

@@ -83,18 +83,32 @@ function purchaseBody(purchase: PurchaseRecord) {
   };
 }
 
+const REJECTION_MESSAGES: Readonly<Record<string, string>> = {
+  SOLD_OUT: 'sold out: no units left for this request',
+  LIMIT_EXCEEDED: 'this buyer has reached the limit per buyer for this item',
+  NOT_STARTED: 'the sale has not started yet',
+  DUPLICATE_REQUEST: 'this Idempotency-Key already made a purchase of this item: nothing more was bought',
+};
+
+function rejectionMessage(reason: string, originalPurchaseId: string | undefined): string {
+  // The one rejection whose buyer may well own the item: say which purchase, and where its outcome is.
+  if (reason === 'DUPLICATE_REQUEST' && originalPurchaseId !== undefined) {
+    return (
+      `this Idempotency-Key already made purchase ${originalPurchaseId} of this item; nothing more was ` +
+      `bought. Its outcome: GET /purchases/${originalPurchaseId}`
+    );
+  }
+  return REJECTION_MESSAGES[reason] ?? 'the purchase was rejected';
+}
+
 function rejectionBody(answer: Extract<BuyNowAnswer, { kind: 'rejected' }>) {
-  const messages: Record<string, string> = {
-    SOLD_OUT: 'sold out: no units left for this request',
-    LIMIT_EXCEEDED: 'this buyer has reached the limit per buyer for this item',
-    NOT_STARTED: 'the sale has not started yet',
-  };
   return {
     status: 'rejected' as const,
     reason: answer.reason,
     ...(answer.purchaseId ? { purchaseId: answer.purchaseId } : {}),
+    ...(answer.originalPurchaseId ? { originalPurchaseId: answer.originalPurchaseId } : {}),
     ...(answer.available !== undefined ? { available: answer.available } : {}),
-    error: { code: answer.reason, message: messages[answer.reason] ?? 'the purchase was rejected' },
+    error: { code: answer.reason, message: rejectionMessage(answer.reason, answer.originalPurchaseId) },
   };
 }
 
@@ -137,6 +151,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
           kind: 'rejected',
           reason: body.reason ?? 'REJECTED',
           purchaseId: purchase.purchaseId,
+          ...(body.originalPurchaseId === undefined ? {} : { originalPurchaseId: body.originalPurchaseId }),
         }),
       );
     }

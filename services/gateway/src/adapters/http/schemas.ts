@@ -40,6 +40,10 @@ export const purchaseView = {
     quantity: { type: 'integer' },
     status: { type: 'string', enum: ['pending', 'confirmed', 'rejected'] },
     reason: { type: 'string' },
+    originalPurchaseId: {
+      type: 'string',
+      description: 'DUPLICATE_REQUEST: the purchase this Idempotency-Key already made',
+    },
     statusUrl: { type: 'string' },
   },
   required: ['purchaseId', 'status'],
@@ -51,6 +55,10 @@ const rejection = {
     status: { type: 'string', enum: ['rejected'] },
     reason: { type: 'string' },
     purchaseId: { type: 'string' },
+    originalPurchaseId: {
+      type: 'string',
+      description: 'DUPLICATE_REQUEST: the purchase this Idempotency-Key already made',
+    },
     available: { type: 'integer' },
     ...errorShape.properties,
   },

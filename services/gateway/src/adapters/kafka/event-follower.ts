@@ -89,6 +89,7 @@ export async function applyItemEvent(
         purchaseId: e.purchaseId,
         status: 'rejected',
         reason: e.reason,
+        originalPurchaseId: e.originalPurchaseId,
         version: e.version,
         remaining: e.remaining,
         buyerId: e.buyerId,

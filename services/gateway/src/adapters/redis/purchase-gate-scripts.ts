@@ -126,7 +126,7 @@ return redis.call('HGETALL', KEYS[1])
 /**
  * KEYS: purchase, gate, buyers, admitted.
  * ARGV: purchaseId, itemId, status, reason, version|'', remaining|'', buyerId|'', quantity|'',
- *       admissionSeq|'', admittedAt|'', retentionMs.
+ *       admissionSeq|'', admittedAt|'', retentionMs, originalPurchaseId|''.
  * Returns 1 when the final status was recorded now, 0 when the purchase was already decided.
  *
  * The buyer's count always follows SQL: a rejection, SOLD_OUT included, stops counting the purchase's units
@@ -175,6 +175,7 @@ else
   if hasGate and confirmed and version and version > applied and quantity > 0 then take(ARGV[7], quantity) end
 end
 redis.call('HSET', KEYS[1], 'status', ARGV[3], 'reason', ARGV[4])
+if ARGV[12] and ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'originalPurchaseId', ARGV[12]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[11])
 redis.call('ZREM', KEYS[4], ARGV[1])
 

@@ -214,6 +214,7 @@ export function createRedisPurchaseGate(options: RedisPurchaseGateOptions): Purc
           optionalInt(o.admissionSeq, 'admissionSeq'),
           optionalInt(o.admittedAt, 'admittedAt'),
           retentionMs,
+          o.status === 'rejected' ? (o.originalPurchaseId ?? '') : '',
         ),
       );
       // Also for a record Redis had lost, so GET /purchases/:id answers; refreshed on redelivery too.
@@ -429,6 +430,7 @@ export function toPurchaseRecord(hash: Record<string, string>): PurchaseRecord |
     quantity: Number(hash.quantity || 0),
     status: hash.status as PurchaseStatus,
     ...(hash.reason ? { reason: hash.reason } : {}),
+    ...(hash.originalPurchaseId ? { originalPurchaseId: hash.originalPurchaseId } : {}),
     admittedAt: optionalNumber(hash.admittedAt),
     admissionSeq: optionalNumber(hash.admissionSeq),
     idempotencyKey: hash.idempotencyKey || null,

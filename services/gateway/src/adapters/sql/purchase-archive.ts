@@ -11,6 +11,7 @@ interface PurchaseRow {
   quantity: number;
   status: 'confirmed' | 'rejected';
   reason: string | null;
+  original_purchase_id: string | null;
   idempotency_key: string | null;
   admission_seq: string | null;
   admitted_ms: string | null;
@@ -20,9 +21,15 @@ export function createPurchaseArchive(pool: pg.Pool): PurchaseArchive {
   return {
     async findPurchase(purchaseId) {
       const { rows } = await pool.query<PurchaseRow>(
-        `SELECT purchase_id, item_id, buyer_id, quantity, status, reason, idempotency_key, admission_seq,
-                (extract(epoch from admitted_at) * 1000)::bigint AS admitted_ms
-           FROM purchases WHERE purchase_id = $1`,
+        // A DUPLICATE_REQUEST's original is the purchase holding its key (migration 0006).
+        `SELECT p.purchase_id, p.item_id, p.buyer_id, p.quantity, p.status, p.reason, p.idempotency_key,
+                p.admission_seq, (extract(epoch from p.admitted_at) * 1000)::bigint AS admitted_ms,
+                k.purchase_id AS original_purchase_id
+           FROM purchases AS p
+           LEFT JOIN purchase_keys AS k
+             ON p.reason = 'DUPLICATE_REQUEST' AND k.item_id = p.item_id AND k.buyer_id = p.buyer_id
+               AND k.idempotency_key = p.idempotency_key
+          WHERE p.purchase_id = $1`,
         [purchaseId],
       );
       const row = rows[0];
@@ -34,6 +41,7 @@ export function createPurchaseArchive(pool: pg.Pool): PurchaseArchive {
         quantity: row.quantity,
         status: row.status,
         ...(row.reason ? { reason: row.reason } : {}),
+        ...(row.original_purchase_id ? { originalPurchaseId: row.original_purchase_id } : {}),
         admittedAt: row.admitted_ms === null ? null : Number(row.admitted_ms),
         admissionSeq: row.admission_seq === null ? null : Number(row.admission_seq),
         idempotencyKey: row.idempotency_key,

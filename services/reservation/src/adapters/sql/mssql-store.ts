@@ -2,6 +2,8 @@
 // lock first, set-based reads and writes (OPENJSON instead of unnest), one transaction per call.
 import sql from 'mssql';
 import {
+  holdsPurchaseKey,
+  purchaseKeyOf,
   ReservationStoreError,
   type DecisionKeys,
   type DecisionToPersist,
@@ -234,6 +236,7 @@ async function lockAndLoad(
     .input('itemId', sql.NVarChar(400), itemId)
     .input('purchaseIds', sql.NVarChar(sql.MAX), JSON.stringify(keys.purchaseIds))
     .input('buyerIds', sql.NVarChar(sql.MAX), JSON.stringify(keys.buyerIds))
+    .input('purchaseKeys', sql.NVarChar(sql.MAX), JSON.stringify(keys.purchaseKeys))
     .input('commandIds', sql.NVarChar(sql.MAX), JSON.stringify(keys.commandIds))
     .query<
       [
@@ -242,6 +245,7 @@ async function lockAndLoad(
         { buyer_id: string; units: number },
         { command_id: string },
         OutboxRecordRow,
+        { buyer_id: string; idempotency_key: string; purchase_id: string },
       ]
     >(
       `SELECT ${ITEM_COLUMNS} FROM items WITH (UPDLOCK, ROWLOCK, HOLDLOCK) WHERE item_id = @itemId;
@@ -250,9 +254,15 @@ async function lockAndLoad(
          WHERE item_id = @itemId AND status = 'confirmed' AND buyer_id IN ${idsIn('@buyerIds')}
          GROUP BY buyer_id;
        SELECT command_id FROM processed_commands WHERE command_id IN ${idsIn('@commandIds')};
-       SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE published_at IS NULL AND record_key = @itemId ORDER BY id;`,
+       SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE published_at IS NULL AND record_key = @itemId ORDER BY id;
+       SELECT k.buyer_id, k.idempotency_key, k.purchase_id
+         FROM OPENJSON(@purchaseKeys) WITH (
+           buyer_id nvarchar(400) '$.buyerId', idempotency_key nvarchar(400) '$.idempotencyKey') AS q
+         JOIN purchase_keys AS k
+           ON k.item_id = @itemId AND k.buyer_id = q.buyer_id COLLATE Latin1_General_100_BIN2
+             AND k.idempotency_key = q.idempotency_key COLLATE Latin1_General_100_BIN2;`,
     );
-  const [items, decided, units, processed, unpublished] = result.recordsets;
+  const [items, decided, units, processed, unpublished, held] = result.recordsets;
   const row = items[0];
   const state = row === undefined ? null : itemStateOf(row);
   return {
@@ -260,6 +270,9 @@ async function lockAndLoad(
     context: {
       state,
       decidedPurchaseIds: new Set(decided.map((r) => r.purchase_id)),
+      purchaseIdsByKey: new Map(
+        held.map((r) => [purchaseKeyOf(r.buyer_id, r.idempotency_key), r.purchase_id]),
+      ),
       confirmedUnitsByBuyer: new Map(state === null ? [] : units.map((r) => [r.buyer_id, Number(r.units)])),
       processedCommandIds: new Set(processed.map((r) => r.command_id)),
     },
@@ -308,9 +321,15 @@ async function persist(
   }
 
   if (decision.purchases.length > 0) {
+    // The second statement is the backstop: a second holder of one key violates purchase_keys_pk.
+    const holders = decision.purchases
+      .filter(holdsPurchaseKey)
+      .map(({ buyerId, idempotencyKey, purchaseId }) => ({ buyerId, idempotencyKey, purchaseId }));
     await tx
       .request()
+      .input('itemId', sql.NVarChar(400), itemId)
       .input('rows', sql.NVarChar(sql.MAX), JSON.stringify(decision.purchases))
+      .input('holders', sql.NVarChar(sql.MAX), JSON.stringify(holders))
       .query(
         `INSERT INTO purchases (purchase_id, item_id, buyer_id, quantity, status, reason, idempotency_key,
            admission_seq, admitted_at, decided_at, item_version)
@@ -321,7 +340,12 @@ async function persist(
            buyer_id nvarchar(max) '$.buyerId', quantity int '$.quantity', status nvarchar(max) '$.status',
            reason nvarchar(max) '$.reason', idempotency_key nvarchar(max) '$.idempotencyKey',
            admission_seq bigint '$.admissionSeq', admitted_at bigint '$.admittedAt',
-           decided_at bigint '$.decidedAt', item_version bigint '$.itemVersion') AS p`,
+           decided_at bigint '$.decidedAt', item_version bigint '$.itemVersion') AS p;
+         INSERT INTO purchase_keys (item_id, buyer_id, idempotency_key, purchase_id)
+         SELECT @itemId, k.buyer_id, k.idempotency_key, k.purchase_id
+         FROM OPENJSON(@holders) WITH (
+           buyer_id nvarchar(max) '$.buyerId', idempotency_key nvarchar(max) '$.idempotencyKey',
+           purchase_id nvarchar(max) '$.purchaseId') AS k;`,
       );
   }
 

@@ -4,6 +4,8 @@
 import pg from 'pg';
 import { closePostgresPool, createPostgresPool } from '@buy-now/sql-schema';
 import {
+  holdsPurchaseKey,
+  purchaseKeyOf,
   ReservationStoreError,
   type DecisionKeys,
   type DecisionToPersist,
@@ -248,6 +250,24 @@ async function loadContext(
             [itemId, keys.buyerIds],
           )
         ).rows;
+  // One lookup for the whole batch, by the primary key of purchase_keys; under the item's row lock, so
+  // no other transaction can give one of these keys to a purchase before this one commits.
+  const held =
+    keys.purchaseKeys.length === 0
+      ? []
+      : (
+          await sql<{ buyer_id: string; idempotency_key: string; purchase_id: string }>(
+            `SELECT k.buyer_id, k.idempotency_key, k.purchase_id
+             FROM unnest($2::text[], $3::text[]) AS q(buyer_id, idempotency_key)
+             JOIN purchase_keys AS k
+               ON k.item_id = $1 AND k.buyer_id = q.buyer_id AND k.idempotency_key = q.idempotency_key`,
+            [
+              itemId,
+              keys.purchaseKeys.map((key) => key.buyerId),
+              keys.purchaseKeys.map((key) => key.idempotencyKey),
+            ],
+          )
+        ).rows;
   const processed =
     keys.commandIds.length === 0
       ? []
@@ -260,6 +280,9 @@ async function loadContext(
   return {
     state,
     decidedPurchaseIds: new Set(decided.map((row) => row.purchase_id)),
+    purchaseIdsByKey: new Map(
+      held.map((row) => [purchaseKeyOf(row.buyer_id, row.idempotency_key), row.purchase_id]),
+    ),
     confirmedUnitsByBuyer: new Map(units.map((row) => [row.buyer_id, Number(row.units)])),
     processedCommandIds: new Set(processed.map((row) => row.command_id)),
   };
@@ -343,6 +366,21 @@ async function persist(
         rows.map((r) => r.itemVersion),
       ],
     );
+    // The backstop: a second holder of one key violates purchase_keys_pk and the whole decision rolls back.
+    const holders = rows.filter(holdsPurchaseKey);
+    if (holders.length > 0) {
+      await sql(
+        `INSERT INTO purchase_keys (item_id, buyer_id, idempotency_key, purchase_id)
+         SELECT $1, k.buyer_id, k.idempotency_key, k.purchase_id
+         FROM unnest($2::text[], $3::text[], $4::text[]) AS k(buyer_id, idempotency_key, purchase_id)`,
+        [
+          itemId,
+          holders.map((r) => r.buyerId),
+          holders.map((r) => r.idempotencyKey),
+          holders.map((r) => r.purchaseId),
+        ],
+      );
+    }
   }
 
   if (decision.events.length > 0) {
