@@ -102,6 +102,21 @@ export async function run({ quick, servers, progress, overrides, profileDir }) {
          FROM purchases WHERE item_id = $1 AND status = 'confirmed'`,
       [itemId],
     );
+    // How long each winner waited for "confirmed" after SQL decided its purchase: the follower's and the
+    // outcome bus's share, behind the flood of rejections.
+    const { rows: decidedByBuyer } = await system.pool.query(
+      `SELECT buyer_id, (extract(epoch FROM decided_at) * 1000)::float8 AS decided_ms
+         FROM purchases WHERE item_id = $1 AND status = 'confirmed'`,
+      [itemId],
+    );
+    const toldAfterDecision = [];
+    for (const row of decidedByBuyer) {
+      const i = Number(String(row.buyer_id).slice(String(row.buyer_id).lastIndexOf('b') + 1));
+      if (Number.isInteger(i) && outcome[i] === 1) {
+        toldAfterDecision.push(finalAt[i] - (row.decided_ms - load.startedWall));
+      }
+    }
+    const winnerToldAfterDecisionMs = summary(toldAfterDecision);
     const decisionTimes = {
       admissionToSqlDecisionMs: summary(timing.map((r) => r.decided_ms - r.admitted_ms)),
       firstSqlDecisionAfterSaleStartMs: round(
@@ -138,6 +153,7 @@ export async function run({ quick, servers, progress, overrides, profileDir }) {
       timeToFinalAnswerFromOwnRequestMs: own,
       // When the winners heard "confirmed", from the start of the sale.
       confirmationsReceivedAtMs: summary(confirmedAt),
+      winnerToldAfterDecisionMs,
       decisionTimes,
       outcomes: tally,
       answerCounts: load.counts,
@@ -152,16 +168,24 @@ export async function run({ quick, servers, progress, overrides, profileDir }) {
     );
     // The target is about 50,000 buyers; a smaller sale (--quick) is reported, not judged.
     const judged = config.buyers >= 50_000;
-    const within10s = judged ? allAnswered && allAnsweredMs <= 10_000 : null;
+    const within = judged ? allAnswered && allAnsweredMs <= 2_500 : null;
+    const toldSoon = judged
+      ? winnerToldAfterDecisionMs.p99 !== null && winnerToldAfterDecisionMs.p99 <= 500
+      : null;
     const profiles = profileDir ? await system.profiles([window]) : null;
     return {
       ...result,
       ...(profiles ? { profiles } : {}),
       targets: [
         {
-          name: `flash sale: ${formatInt(config.buyers)} buyers all answered within 10 s`,
+          name: `flash sale: ${formatInt(config.buyers)} buyers all answered within 2.5 s`,
           value: allAnsweredMs,
-          met: within10s,
+          met: within,
+        },
+        {
+          name: 'flash sale: each winner told "confirmed" within 500 ms (p99) of SQL deciding it',
+          value: winnerToldAfterDecisionMs.p99,
+          met: toldSoon,
         },
         {
           name: 'flash sale: oversell 0, SQL sold = confirmed',
@@ -179,8 +203,16 @@ export async function run({ quick, servers, progress, overrides, profileDir }) {
             `sold out: gate ${formatMs(result.soldOutAtGateMs)}, SQL ${formatMs(decisionTimes.lastSqlDecisionAfterSaleStartMs)}, ` +
             `last buyer told ${formatMs(result.soldOutConfirmedMs)}`,
           ratio: `${formatInt(result.buyersAnsweredPerSecond)} buyers/s`,
-          target: judged ? 'all ≤ 10 s' : 'all ≤ 10 s at 50,000 (not judged)',
-          met: within10s,
+          target: judged ? 'all ≤ 2.5 s' : 'all ≤ 2.5 s at 50,000 (not judged)',
+          met: within,
+        },
+        {
+          scenario: '',
+          figure:
+            `winner told after SQL decided: p50 ${formatMs(winnerToldAfterDecisionMs.p50)}, ` +
+            `p99 ${formatMs(winnerToldAfterDecisionMs.p99)} (${formatInt(toldAfterDecision.length)} winners)`,
+          target: judged ? 'p99 ≤ 500 ms' : 'p99 ≤ 500 ms at 50,000 (not judged)',
+          met: toldSoon,
         },
         {
           scenario: '',

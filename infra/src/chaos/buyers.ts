@@ -111,6 +111,10 @@ export async function sendBuyNow(
     );
     record.status = answer.status;
     if (typeof answer.body.purchaseId === 'string') record.purchaseId = answer.body.purchaseId;
+    // A 409 DUPLICATE_REQUEST answers with the purchase this key already made (Redis had forgotten the
+    // key, SQL had not): that is the key's purchase, not the retry's withdrawn admission.
+    if (typeof answer.body.originalPurchaseId === 'string')
+      record.purchaseId = answer.body.originalPurchaseId;
     const error = answer.body.error as { code?: unknown } | undefined;
     const reason = typeof answer.body.reason === 'string' ? answer.body.reason : error?.code;
     if (typeof reason === 'string') record.reason = reason;

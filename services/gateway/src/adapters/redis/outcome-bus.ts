@@ -1,6 +1,8 @@
 // Tells every gateway instance that purchases were decided, so a request waiting with
-// `Prefer: wait=N` on any instance wakes up at once. Redis pub/sub: a lost message only means a
-// waiter falls back to reading the purchase when its wait ends.
+// `Prefer: wait=N` on any instance wakes up at once. The instance that announces wakes its own waiters
+// directly (no round trip through Redis behind a flood of admissions); the others hear it over Redis
+// pub/sub, where a lost message only means a waiter falls back to reading the purchase when its wait ends.
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { DecisionFeed, OutcomeWaiter } from '../../domain/ports.js';
 
@@ -23,6 +25,8 @@ export function createOutcomeBus(options: {
   channel: string;
 }): OutcomeBus {
   const { publisher, subscriber, channel } = options;
+  // Messages name their sender, so an instance does not wake its waiters a second time.
+  const busId = randomUUID();
   const waiters = new Map<string, Set<(decided: boolean) => void>>();
   const listeners = new Set<(purchaseIds: readonly string[]) => void>();
   let released = false;
@@ -31,23 +35,33 @@ export function createOutcomeBus(options: {
     waiters.clear();
   };
 
-  const onMessage = (from: string, message: string) => {
-    if (from !== channel) return;
-    let ids: unknown;
-    try {
-      ids = JSON.parse(message);
-    } catch {
-      return;
-    }
-    if (!Array.isArray(ids)) return;
-    const decided = ids.filter((id): id is string => typeof id === 'string');
-    for (const id of decided) {
+  const decided = (ids: readonly string[]) => {
+    for (const id of ids) {
       const set = waiters.get(id);
       if (!set) continue;
       waiters.delete(id);
       for (const wake of set) wake(true);
     }
-    if (decided.length > 0) for (const listener of listeners) listener(decided);
+    if (ids.length > 0) for (const listener of listeners) listener(ids);
+  };
+
+  const onMessage = (from: string, message: string) => {
+    if (from !== channel) return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(message);
+    } catch {
+      return;
+    }
+    // { from, ids } since senders name themselves; a bare array from an instance that does not yet.
+    let ids: unknown = parsed;
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      const named = parsed as { from?: unknown; ids?: unknown };
+      if (named.from === busId) return;
+      ids = named.ids;
+    }
+    if (!Array.isArray(ids)) return;
+    decided(ids.filter((id): id is string => typeof id === 'string'));
   };
 
   return {
@@ -68,7 +82,8 @@ export function createOutcomeBus(options: {
     },
     async announce(purchaseIds) {
       if (purchaseIds.length === 0) return;
-      await publisher.publish(channel, JSON.stringify(purchaseIds));
+      decided(purchaseIds);
+      await publisher.publish(channel, JSON.stringify({ from: busId, ids: purchaseIds }));
     },
     watch(purchaseId, timeoutMs) {
       if (released) return { decided: Promise.resolve(false), cancel: () => undefined };

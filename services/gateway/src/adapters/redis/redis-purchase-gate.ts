@@ -197,30 +197,33 @@ export function createRedisPurchaseGate(options: RedisPurchaseGateOptions): Purc
       if (o.status !== 'confirmed' && o.status !== 'rejected') {
         throw invalidRequest(`outcome status must be confirmed or rejected, got ${String(o.status)}`);
       }
-      const recorded = await call('apply a purchase outcome', () =>
-        redis.purchaseGateApplyOutcome(
-          keys.purchase(o.itemId, o.purchaseId),
-          keys.gate(o.itemId),
-          keys.buyers(o.itemId),
-          keys.admitted(o.itemId),
-          o.purchaseId,
-          o.itemId,
-          o.status,
-          o.status === 'rejected' ? (o.reason ?? 'REJECTED') : '',
-          optionalInt(o.version, 'version'),
-          optionalInt(o.remaining, 'remaining'),
-          o.buyerId ?? '',
-          optionalInt(o.quantity, 'quantity'),
-          optionalInt(o.admissionSeq, 'admissionSeq'),
-          optionalInt(o.admittedAt, 'admittedAt'),
-          retentionMs,
-          o.status === 'rejected' ? (o.originalPurchaseId ?? '') : '',
+      // Both at once: one round trip, and the script is issued now, in the caller's order.
+      const [recorded] = await Promise.all([
+        call('apply a purchase outcome', () =>
+          redis.purchaseGateApplyOutcome(
+            keys.purchase(o.itemId, o.purchaseId),
+            keys.gate(o.itemId),
+            keys.buyers(o.itemId),
+            keys.admitted(o.itemId),
+            o.purchaseId,
+            o.itemId,
+            o.status,
+            o.status === 'rejected' ? (o.reason ?? 'REJECTED') : '',
+            optionalInt(o.version, 'version'),
+            optionalInt(o.remaining, 'remaining'),
+            o.buyerId ?? '',
+            optionalInt(o.quantity, 'quantity'),
+            optionalInt(o.admissionSeq, 'admissionSeq'),
+            optionalInt(o.admittedAt, 'admittedAt'),
+            retentionMs,
+            o.status === 'rejected' ? (o.originalPurchaseId ?? '') : '',
+          ),
         ),
-      );
-      // Also for a record Redis had lost, so GET /purchases/:id answers; refreshed on redelivery too.
-      await call('index a purchase', () =>
-        redis.set(keys.purchaseItem(o.purchaseId), o.itemId, 'PX', retentionMs),
-      );
+        // Also for a record Redis had lost, so GET /purchases/:id answers; refreshed on redelivery too.
+        call('index a purchase', () =>
+          redis.set(keys.purchaseItem(o.purchaseId), o.itemId, 'PX', retentionMs),
+        ),
+      ]);
       return recorded === 1;
     },
 
@@ -230,17 +233,20 @@ export function createRedisPurchaseGate(options: RedisPurchaseGateOptions): Purc
       requireInt(l.stock, 'stock', 0);
       requireInt(l.perBuyerLimit, 'perBuyerLimit', 1);
       if (l.startsAt !== null) requireInt(l.startsAt, 'startsAt', 0);
-      // Known to the reconciler before any unit of it can be admitted.
-      await call('register an item', () => redis.sadd(keys.items(), l.itemId));
-      const applied = await call('apply a listing', () =>
-        redis.purchaseGateApplyListing(
-          keys.gate(l.itemId),
-          l.version,
-          l.stock,
-          l.perBuyerLimit,
-          l.startsAt ?? '',
+      // Known to the reconciler before any unit of it can be admitted (the registration is issued first on
+      // the same connection); the script is issued at once, so a caller's order of events is kept.
+      const [, applied] = await Promise.all([
+        call('register an item', () => redis.sadd(keys.items(), l.itemId)),
+        call('apply a listing', () =>
+          redis.purchaseGateApplyListing(
+            keys.gate(l.itemId),
+            l.version,
+            l.stock,
+            l.perBuyerLimit,
+            l.startsAt ?? '',
+          ),
         ),
-      );
+      ]);
       return applied === 1;
     },
 
