@@ -61,6 +61,11 @@ const schema = z.object({
     .default(''),
   /** Longest `Prefer: wait=N` honoured, in seconds. */
   MAX_WAIT_SECONDS: env.int(30, 0, 120),
+  /**
+   * How long an instance repeats the gate's SOLD_OUT for an item without asking Redis again (a restock,
+   * a rejection or a released admission ends it at once); 0 asks the gate every time.
+   */
+  SOLD_OUT_MEMO_MS: env.int(1_000, 0, 60_000),
   /** Admitted purchases the broker never acknowledged go back on sale after this long. */
   RECONCILE_AFTER_MS: env.int(15_000, 1_000),
   RECONCILE_INTERVAL_MS: env.int(5_000, 100),

@@ -56,6 +56,26 @@ describe('the outcome bus', () => {
     expect(heardByB).toEqual([['p-1'], ['p-2']]);
   });
 
+  it('tells the other instances, not itself, which items may have units back, one message per tick', async () => {
+    const reopenedOnA: string[][] = [];
+    const reopenedOnB: string[][] = [];
+    a.onReopened((ids) => reopenedOnA.push([...ids]));
+    b.onReopened((ids) => reopenedOnB.push([...ids]));
+    a.announceReopened('item-1');
+    a.announceReopened('item-2');
+    a.announceReopened('item-1');
+    await waitFor('B to hear the reopening', () => (reopenedOnB.length > 0 ? true : undefined), {
+      timeoutMs: 5_000,
+    });
+    expect(reopenedOnB).toEqual([['item-1', 'item-2']]);
+    // A message of B's own arrives at A after A's own would have: A never heard itself.
+    b.announceReopened('item-3');
+    await waitFor('A to hear item-3', () => (reopenedOnA.length > 0 ? true : undefined), {
+      timeoutMs: 5_000,
+    });
+    expect(reopenedOnA).toEqual([['item-3']]);
+  });
+
   it('understands a bare array of purchase ids', async () => {
     const onB = b.watch('p-3', 10_000);
     await (clients[0] as Redis).publish(channel, JSON.stringify(['p-3']));

@@ -226,6 +226,7 @@ describe('boundaries', () => {
       available: 5,
       perBuyerLimit: 1,
       startsAt,
+      version: 1,
     });
     expect(await available(later)).toBe(5);
 

@@ -22,6 +22,8 @@ export type BuyNowAnswer =
       originalPurchaseId?: string;
       available?: number;
       startsAt?: number | null;
+      /** A refusal at the gate: the item version the gate had applied when it refused. */
+      itemVersion?: number;
     };
 
 export interface BuyNowDeps {
@@ -88,6 +90,7 @@ export async function buyNow(deps: BuyNowDeps, req: BuyNowRequest): Promise<BuyN
         reason: admission.reason,
         available: admission.available,
         startsAt: admission.startsAt ?? null,
+        ...(admission.version === undefined ? {} : { itemVersion: admission.version }),
       };
     case 'replay': {
       const original = await acknowledgedOrReleased(deps, admission.purchase);

@@ -64,6 +64,8 @@ export type AdmitResult =
       perBuyerLimit: number;
       /** Present when the item has a start time (always for NOT_STARTED). */
       startsAt?: number;
+      /** The item version the gate had applied when it refused. */
+      version?: number;
     }
   | { kind: 'unknown-item' };
 
@@ -200,6 +202,12 @@ export interface PurchaseGate {
   getPurchase(purchaseId: string): Promise<PurchaseRecord | null>;
 
   getAvailability(itemId: string): Promise<GateAvailability | null>;
+
+  /**
+   * The buyers the gate counts units for on this item (an admission or a confirmed purchase), or null
+   * when there are more than `limit`.
+   */
+  admittedBuyers(itemId: string, limit: number): Promise<string[] | null>;
 
   /**
    * Claims the admissions older than `olderThanMs` (by the gate's clock) whose publish was never

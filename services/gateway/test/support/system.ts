@@ -66,6 +66,8 @@ export interface AnswerBody {
   sold?: number;
   listed?: number;
   version?: number;
+  /** A refusal at the gate: the item version it had applied. */
+  itemVersion?: number;
   perBuyerLimit?: number;
   error?: { code: string; message: string };
 }

@@ -108,6 +108,7 @@ function rejectionBody(answer: Extract<BuyNowAnswer, { kind: 'rejected' }>) {
     ...(answer.purchaseId ? { purchaseId: answer.purchaseId } : {}),
     ...(answer.originalPurchaseId ? { originalPurchaseId: answer.originalPurchaseId } : {}),
     ...(answer.available !== undefined ? { available: answer.available } : {}),
+    ...(answer.itemVersion !== undefined ? { itemVersion: answer.itemVersion } : {}),
     error: { code: answer.reason, message: rejectionMessage(answer.reason, answer.originalPurchaseId) },
   };
 }

@@ -60,6 +60,10 @@ const rejection = {
       description: 'DUPLICATE_REQUEST: the purchase this Idempotency-Key already made',
     },
     available: { type: 'integer' },
+    itemVersion: {
+      type: 'integer',
+      description: 'A refusal at the gate: the item version it had applied when it refused',
+    },
     ...errorShape.properties,
   },
   required: ['status', 'reason', 'error'],

@@ -9,6 +9,13 @@ import type { DecisionFeed, OutcomeWaiter } from '../../domain/ports.js';
 export interface OutcomeBus extends OutcomeWaiter, DecisionFeed {
   /** Announces decided purchase ids (one message per call). */
   announce(purchaseIds: readonly string[]): Promise<void>;
+  /**
+   * Tells the other instances that units of the item may be back on sale (they forget a remembered
+   * SOLD_OUT). Items named in the same tick go out in one message.
+   */
+  announceReopened(itemId: string): void;
+  /** Items another instance announced as reopened. */
+  onReopened(listener: (itemIds: readonly string[]) => void): void;
   start(): Promise<void>;
   /**
    * Shutting down: every wait ends now, and any later one at once, so a request waiting with `Prefer:
@@ -29,6 +36,15 @@ export function createOutcomeBus(options: {
   const busId = randomUUID();
   const waiters = new Map<string, Set<(decided: boolean) => void>>();
   const listeners = new Set<(purchaseIds: readonly string[]) => void>();
+  const reopenedListeners = new Set<(itemIds: readonly string[]) => void>();
+  let reopenedPending = new Set<string>();
+  const flushReopened = () => {
+    const itemIds = [...reopenedPending];
+    reopenedPending = new Set();
+    if (itemIds.length === 0 || released) return;
+    // Lost only if Redis is unreachable: the others then forget the item when their memo expires.
+    publisher.publish(channel, JSON.stringify({ from: busId, reopened: itemIds })).catch(() => undefined);
+  };
   let released = false;
   const wakeAll = () => {
     for (const set of waiters.values()) for (const wake of set) wake(false);
@@ -56,8 +72,13 @@ export function createOutcomeBus(options: {
     // { from, ids } since senders name themselves; a bare array from an instance that does not yet.
     let ids: unknown = parsed;
     if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
-      const named = parsed as { from?: unknown; ids?: unknown };
+      const named = parsed as { from?: unknown; ids?: unknown; reopened?: unknown };
       if (named.from === busId) return;
+      if (Array.isArray(named.reopened)) {
+        const itemIds = named.reopened.filter((id): id is string => typeof id === 'string');
+        for (const listener of reopenedListeners) listener(itemIds);
+        return;
+      }
       ids = named.ids;
     }
     if (!Array.isArray(ids)) return;
@@ -78,6 +99,7 @@ export function createOutcomeBus(options: {
       released = true;
       wakeAll();
       listeners.clear();
+      reopenedListeners.clear();
       await subscriber.unsubscribe(channel).catch(() => undefined);
     },
     async announce(purchaseIds) {
@@ -105,6 +127,13 @@ export function createOutcomeBus(options: {
       const timer = setTimeout(() => wake(false), timeoutMs);
       set.add(wake);
       return { decided, cancel: () => wake(false) };
+    },
+    announceReopened(itemId) {
+      if (reopenedPending.size === 0) setImmediate(flushReopened);
+      reopenedPending.add(itemId);
+    },
+    onReopened(listener) {
+      reopenedListeners.add(listener);
     },
     onDecided(listener) {
       listeners.add(listener);

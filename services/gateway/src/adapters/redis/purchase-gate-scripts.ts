@@ -16,7 +16,7 @@ local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)`;
  *   {'admitted', admissionSeq, available, admittedAt}
  *   {'replay', purchaseId}                 same key, same requestHash
  *   {'conflict', purchaseId}               same key, another requestHash
- *   {'rejected', reason, available, perBuyerLimit, startsAt|''}
+ *   {'rejected', reason, available, perBuyerLimit, startsAt|'', version}
  *   {'unknown-item'}
  *   {'purchase-id-taken'}
  */
@@ -26,22 +26,23 @@ if idem[2] then
   if idem[1] == ARGV[5] then return {'replay', idem[2]} end
   return {'conflict', idem[2]}
 end
-local gate = redis.call('HMGET', KEYS[1], 'available', 'perBuyerLimit', 'startsAt')
+local gate = redis.call('HMGET', KEYS[1], 'available', 'perBuyerLimit', 'startsAt', 'version')
 if not gate[1] then return {'unknown-item'} end
 local available = tonumber(gate[1])
 local limit = tonumber(gate[2])
 local startsAt = gate[3] or ''
+local version = tonumber(gate[4] or '0')
 local quantity = tonumber(ARGV[3])
 ${NOW}
 if startsAt ~= '' and now < tonumber(startsAt) then
-  return {'rejected', 'NOT_STARTED', available, limit, startsAt}
+  return {'rejected', 'NOT_STARTED', available, limit, startsAt, version}
 end
 local counted = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
 if counted + quantity > limit then
-  return {'rejected', 'LIMIT_EXCEEDED', available, limit, startsAt}
+  return {'rejected', 'LIMIT_EXCEEDED', available, limit, startsAt, version}
 end
 if available < quantity then
-  return {'rejected', 'SOLD_OUT', available, limit, startsAt}
+  return {'rejected', 'SOLD_OUT', available, limit, startsAt, version}
 end
 if redis.call('EXISTS', KEYS[4]) == 1 then return {'purchase-id-taken'} end
 available = redis.call('HINCRBY', KEYS[1], 'available', -quantity)

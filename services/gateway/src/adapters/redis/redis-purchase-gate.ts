@@ -332,6 +332,13 @@ export function createRedisPurchaseGate(options: RedisPurchaseGateOptions): Purc
       return readPurchase(itemId, purchaseId);
     },
 
+    async admittedBuyers(itemId, limit) {
+      requireText({ itemId });
+      const count = await call('count buyers', () => redis.hlen(keys.buyers(itemId)));
+      if (count > limit) return null;
+      return call('read buyers', () => redis.hkeys(keys.buyers(itemId)));
+    },
+
     async getAvailability(itemId): Promise<GateAvailability | null> {
       requireText({ itemId });
       const [available, version, startsAt, perBuyerLimit] = await call('read availability', () =>
@@ -382,7 +389,7 @@ const rejectionReasons: readonly string[] = ['SOLD_OUT', 'LIMIT_EXCEEDED', 'NOT_
 /** Reads the admit script's reply; anything unexpected is a defect, never a guess. */
 export function parseAdmitReply(reply: unknown): ParsedAdmit {
   if (!Array.isArray(reply)) throw unexpectedReply('admit', reply);
-  const [kind, a, b, c, d] = reply as unknown[];
+  const [kind, a, b, c, d, e] = reply as unknown[];
   switch (kind) {
     case 'admitted':
       return {
@@ -407,6 +414,7 @@ export function parseAdmitReply(reply: unknown): ParsedAdmit {
         available: toInt(b, reply),
         perBuyerLimit: toInt(c, reply),
         ...(startsAt === undefined ? {} : { startsAt }),
+        ...(e === undefined ? {} : { version: toInt(e, reply) }),
       };
     }
     case 'purchase-id-taken':
