@@ -2,6 +2,8 @@
 import { Kafka, type RetryOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import { createLogCreator, kafkajsLevelFor } from './log-bridge.js';
+// Applied on import, before any connection exists (see the module).
+import './request-queue-fix.js';
 
 export interface KafkaRetryOptions {
   /** Attempts after the first one. */

@@ -54,4 +54,5 @@ export {
   type RecordToSend,
 } from './records.js';
 export type { BackoffOptions } from './backoff.js';
+export { requestQueueFixed } from './request-queue-fix.js';
 export { consumerReadiness, producerReady, type KafkaReadiness } from './readiness.js';
