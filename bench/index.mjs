@@ -19,8 +19,9 @@ import * as hotItem from './scenarios/hot-item.mjs';
 import * as flashSale from './scenarios/flash-sale.mjs';
 import * as endToEnd from './scenarios/end-to-end.mjs';
 import * as scaleOut from './scenarios/scale-out.mjs';
+import * as realistic from './scenarios/realistic.mjs';
 
-const SCENARIOS = { gateway, hotItem, flashSale, endToEnd, scaleOut };
+const SCENARIOS = { gateway, hotItem, flashSale, endToEnd, scaleOut, realistic };
 const print = (line = '') => process.stdout.write(`${line}\n`);
 
 const { values } = parseArgs({
@@ -37,9 +38,11 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  print('node bench/index.mjs [--quick] [--only gateway,hotItem,flashSale,endToEnd,scaleOut] [--profile]');
+  print(
+    'node bench/index.mjs [--quick] [--only gateway,hotItem,flashSale,endToEnd,scaleOut,realistic] [--profile]',
+  );
   print('  --buyers N   flash-sale buyers (default 50000, quick 5000)');
-  print('  --rate N     end-to-end requests/s (default 2000, quick 500)');
+  print('  --rate N     end-to-end requests/s (default 2000, quick 500); realistic: this one rate only');
   print('  --seconds N  gateway phase length (default 10, quick 3)');
   print('  --connections N  gateway load connections (default 64)');
   print('  --profile    run the services under node --cpu-prof and summarise where their time goes');

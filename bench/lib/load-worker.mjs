@@ -4,7 +4,11 @@
 //   flash  — N buyers of one item as fast as C connections allow; each accepted buyer then waits for
 //            its outcome (same Idempotency-Key, `Prefer: wait=N`) on a connection of its own;
 //   rate   — open loop at R requests/s over C connections; latency counts from the scheduled send,
-//            so a server that falls behind is not flattered (no coordinated omission).
+//            so a server that falls behind is not flattered (no coordinated omission);
+//   fresh  — open loop at R requests/s as the public sends them: every request a distinct buyer, on a
+//            fresh TCP connection of its own, from its own loopback address (127.x.y.z), closed after
+//            the answer. The generator's own lag (actual send − schedule) is measured too.
+import { connect } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { presign, tokenOf } from './buyer-tokens.mjs';
 import { HttpConnection, getHead, jsonPostHead } from './raw-http.mjs';
@@ -355,7 +359,92 @@ async function openLoop({ port, rate, durationMs, connections, recipe, drainMs }
   };
 }
 
-const modes = { closed: closedLoop, flash: flashSale, rate: openLoop };
+/** The i-th distinct loopback source address: 127.1.0.1, 127.1.0.2, … (never .0 or .255 last). */
+export function loopbackAddress(i) {
+  const host = (i % 254) + 1;
+  const middle = Math.floor(i / 254);
+  return `127.${1 + Math.floor(middle / 256)}.${middle % 256}.${host}`;
+}
+
+/** One request on a connection of its own from `localAddress`; resolves with the status (0: failed). */
+function requestOnFreshConnection(port, localAddress, head, body, timeoutMs) {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port, localAddress });
+    socket.setNoDelay(true);
+    let first = null;
+    let settled = false;
+    const finish = (status, error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ status, error });
+    };
+    const timer = setTimeout(() => finish(0, 'timed out'), timeoutMs);
+    socket.once('connect', () => socket.write(head + body));
+    socket.on('data', (chunk) => {
+      first ??= chunk;
+      // The status line is all that is needed; the server closes the connection after the answer.
+      if (first.length >= 12) finish(Number(first.toString('latin1', 9, 12)));
+    });
+    socket.once('error', (error) => finish(0, error.code ?? error.message));
+    socket.once('close', () => finish(0, 'closed before an answer'));
+  });
+}
+
+async function freshConnections({ port, rate, durationMs, itemId, tag, timeoutMs, drainMs }) {
+  const total = Math.floor((rate * durationMs) / 1000);
+  // Tokens and requests made before the clock starts: the generator must keep up with the schedule.
+  presign(tag, total);
+  const requests = Array.from({ length: total }, (_, i) => {
+    const buyerId = `${tag}b${i}`;
+    const body = `{"buyerId":"${buyerId}"}`;
+    const extra = `Authorization: Bearer ${tokenOf(buyerId)}\r\nIdempotency-Key: ${tag}k${i}\r\nConnection: close\r\n`;
+    return { head: jsonPostHead(port, `/items/${itemId}/buy-now`, body.length, extra), body };
+  });
+  const latency = new Float64Array(total).fill(-1); // from the scheduled send, ms
+  const lag = new Float64Array(total).fill(-1); // actual send − scheduled send, ms
+  const status = new Uint16Array(total);
+  const counts = {};
+  const unexpected = sampler();
+  let issued = 0;
+  let answered = 0;
+  const started = now();
+  const stopTicker = progressTicker(() => ({ done: issued, answered, elapsedMs: now() - started }));
+  await new Promise((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((now() - started) * rate) / 1000));
+      while (issued < due) {
+        const i = issued++;
+        const scheduled = started + (i * 1000) / rate;
+        lag[i] = now() - scheduled;
+        const { head, body } = requests[i];
+        void requestOnFreshConnection(port, loopbackAddress(i), head, body, timeoutMs).then(
+          ({ status: code, error }) => {
+            answered++;
+            status[i] = code;
+            latency[i] = now() - scheduled;
+            const key = code === 0 ? 'error' : String(code);
+            counts[key] = (counts[key] ?? 0) + 1;
+            if (code !== 202) unexpected.keep(code === 0 ? error : `${code}`);
+          },
+        );
+      }
+      if (issued >= total) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  const drainDeadline = now() + drainMs;
+  while (answered < total && now() < drainDeadline) await sleep(10);
+  stopTicker();
+  return {
+    result: { elapsedMs: now() - started, total, answered, counts, unexpected: unexpected.kept },
+    buffers: { latency: latency.buffer, lag: lag.buffer, status: status.buffer },
+  };
+}
+
+const modes = { closed: closedLoop, flash: flashSale, rate: openLoop, fresh: freshConnections };
 
 try {
   const run = modes[workerData.mode];

@@ -147,23 +147,6 @@ export async function startTestSystem(
   const children = new Set<ProcessorChild>();
   const replayGroups: string[] = [];
 
-  const readTopic = async <T>(topic: string): Promise<T[]> => {
-    const records: T[] = [];
-    const groupId = `${topicPrefix}reader-${randomUUID()}`;
-    replayGroups.push(groupId);
-    await replayTopic(kafka, {
-      topic,
-      groupId,
-      logger,
-      timeoutMs: 30_000,
-      decode: (record) => decode(record.headers, record.value).value as T,
-      onRecords: (batch) => {
-        for (const record of batch) records.push(record.message);
-      },
-    });
-    return records;
-  };
-
   const readRecords = async (topic: string): Promise<ConsumedRecord[]> => {
     const records: ConsumedRecord[] = [];
     const groupId = `${topicPrefix}reader-${randomUUID()}`;
@@ -180,6 +163,9 @@ export async function startTestSystem(
     });
     return records;
   };
+
+  const readTopic = async <T>(topic: string): Promise<T[]> =>
+    (await readRecords(topic)).map((record) => decode(record.headers, record.value).value as T);
 
   const system: TestSystem = {
     config,
