@@ -22,6 +22,44 @@ export default tseslint.config(
     },
   },
   {
+    // The domain is pure: decisions over values, I/O behind ports it declares. An adapter, a server,
+    // a client library or a logger imported here would make it untestable without servers.
+    files: ['services/*/src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            'fastify',
+            'ioredis',
+            'pg',
+            'mssql',
+            'kafkajs',
+            'ws',
+            'pino',
+            'prom-client',
+            'node:fs',
+            'node:http',
+            'node:child_process',
+            '@buy-now/kafka',
+            '@buy-now/read-model',
+            '@buy-now/sql-schema',
+            '@buy-now/observability',
+          ].map((name) => ({
+            name,
+            message: 'the domain does no I/O: declare a port in domain/ and implement it in adapters/',
+          })),
+          patterns: [
+            {
+              group: ['**/adapters/**', '@fastify/*', 'fastify-*'],
+              message: 'the domain does no I/O: declare a port in domain/ and implement it in adapters/',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
