@@ -38,7 +38,8 @@ function depsReplaying(
       },
     },
     outcomes: { watch: () => ({ decided: Promise.resolve(false), cancel: () => undefined }) },
-    clock: () => 1_000,
+    // The replay's bounded wait reads this clock, so it must move.
+    clock: () => Date.now(),
     newId: () => 'p-new',
     gatewayId: 'gw',
     replayWaitMs: 300,

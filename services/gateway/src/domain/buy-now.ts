@@ -60,15 +60,10 @@ export async function buyNow(deps: BuyNowDeps, req: BuyNowRequest): Promise<BuyN
     case 'unknown-item':
       if ((await deps.gate.gateEpoch()) === null) {
         // Redis lost its data and the gate is being rebuilt from SQL: the item may well exist.
-        throw new GatewayError(
-          'SERVICE_UNAVAILABLE',
-          503,
-          'the sale is being restored; retry in a moment',
-          true,
-          {
-            retryAfterSeconds: 1,
-          },
-        );
+        throw new GatewayError('SERVICE_UNAVAILABLE', 503, 'the sale is being restored; retry in a moment', {
+          canRetry: true,
+          retryAfterSeconds: 1,
+        });
       }
       throw new GatewayError('ITEM_NOT_FOUND', 404, `no item ${req.itemId} is on sale`);
     case 'idempotency-conflict':
@@ -102,8 +97,7 @@ export async function buyNow(deps: BuyNowDeps, req: BuyNowRequest): Promise<BuyN
           'PURCHASE_IN_PROGRESS',
           503,
           'the first request with this Idempotency-Key was not recorded yet; retry in a moment with the same key',
-          true,
-          { retryAfterSeconds: 1 },
+          { canRetry: true, retryAfterSeconds: 1 },
         );
       }
       admission.purchase = original;
@@ -145,8 +139,7 @@ export async function buyNow(deps: BuyNowDeps, req: BuyNowRequest): Promise<BuyN
         'SERVICE_UNAVAILABLE',
         503,
         'purchases cannot be accepted right now; nothing was bought, retry in a moment with the same Idempotency-Key',
-        true,
-        { cause: error, retryAfterSeconds: 1 },
+        { canRetry: true, cause: error, retryAfterSeconds: 1 },
       );
     }
     // The log may hold it (a timeout after the broker appended it): the unit stays taken, the reconciler
@@ -156,8 +149,7 @@ export async function buyNow(deps: BuyNowDeps, req: BuyNowRequest): Promise<BuyN
       'PURCHASE_IN_PROGRESS',
       503,
       'it is not known yet whether this purchase was recorded; retry in a moment with the same Idempotency-Key to learn its outcome',
-      true,
-      { cause: error, retryAfterSeconds: 1 },
+      { canRetry: true, cause: error, retryAfterSeconds: 1 },
     );
   }
   await deps.gate.markAccepted(req.itemId, purchaseId);
@@ -185,12 +177,12 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * share the original's answer.
  */
 async function acknowledgedOrReleased(
-  deps: Pick<BuyNowDeps, 'gate' | 'replayWaitMs'>,
+  deps: Pick<BuyNowDeps, 'gate' | 'replayWaitMs' | 'clock'>,
   purchase: PurchaseRecord,
 ): Promise<PurchaseRecord> {
-  const deadline = Date.now() + (deps.replayWaitMs ?? 5_000);
+  const deadline = deps.clock() + (deps.replayWaitMs ?? 5_000);
   let current = purchase;
-  while (current.status === 'admitted' && Date.now() < deadline) {
+  while (current.status === 'admitted' && deps.clock() < deadline) {
     await sleep(25);
     current = (await deps.gate.getPurchase(purchase.purchaseId)) ?? current;
   }

@@ -26,16 +26,18 @@ export type GatewayErrorCode =
   | 'INTERNAL';
 
 export class GatewayError extends Error {
+  readonly canRetry: boolean;
+  readonly retryAfterSeconds: number | undefined;
+
   constructor(
     readonly code: GatewayErrorCode,
     readonly statusCode: number,
     message: string,
-    readonly canRetry = false,
-    options?: { cause?: unknown; retryAfterSeconds?: number },
+    options: { canRetry?: boolean; cause?: unknown; retryAfterSeconds?: number } = {},
   ) {
-    super(message, options);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatewayError';
-    this.retryAfterSeconds = options?.retryAfterSeconds;
+    this.canRetry = options.canRetry ?? false;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
-  readonly retryAfterSeconds: number | undefined;
 }

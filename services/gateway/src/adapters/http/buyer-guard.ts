@@ -61,23 +61,14 @@ export function createBuyerGuard(options: BuyerGuardOptions): BuyerGuard {
         'SERVICE_UNAVAILABLE',
         503,
         'requests cannot be counted right now; retry in a moment',
-        true,
-        {
-          cause: error,
-          retryAfterSeconds: 1,
-        },
+        { canRetry: true, cause: error, retryAfterSeconds: 1 },
       );
     }
     if (!verdict.allowed) {
-      throw new GatewayError(
-        'RATE_LIMITED',
-        429,
-        'too many requests; wait for the Retry-After seconds',
-        true,
-        {
-          retryAfterSeconds: Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)),
-        },
-      );
+      throw new GatewayError('RATE_LIMITED', 429, 'too many requests; wait for the Retry-After seconds', {
+        canRetry: true,
+        retryAfterSeconds: Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)),
+      });
     }
   };
 

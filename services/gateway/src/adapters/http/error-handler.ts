@@ -18,24 +18,15 @@ function fromFastify(error: FastifyError): GatewayError | undefined {
       'SERVICE_UNAVAILABLE',
       503,
       'purchases cannot be admitted right now; retry in a moment',
-      true,
-      {
-        cause: error,
-        retryAfterSeconds: 1,
-      },
+      { canRetry: true, cause: error, retryAfterSeconds: 1 },
     );
   }
   if (isReadModelError(error, 'READ_MODEL_UNAVAILABLE')) {
-    return new GatewayError(
-      'SERVICE_UNAVAILABLE',
-      503,
-      'items cannot be read right now; retry in a moment',
-      true,
-      {
-        cause: error,
-        retryAfterSeconds: 1,
-      },
-    );
+    return new GatewayError('SERVICE_UNAVAILABLE', 503, 'items cannot be read right now; retry in a moment', {
+      canRetry: true,
+      cause: error,
+      retryAfterSeconds: 1,
+    });
   }
   if (
     error.validation?.some((v) => v.instancePath === '' && /idempotency-key/.test(v.message ?? '')) ||

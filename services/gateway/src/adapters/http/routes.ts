@@ -342,8 +342,7 @@ async function publishOrUnavailable(
         'SERVICE_UNAVAILABLE',
         503,
         'the command could not be recorded; nothing changed, retry in a moment',
-        true,
-        { cause: error, retryAfterSeconds: 1 },
+        { canRetry: true, cause: error, retryAfterSeconds: 1 },
       );
     }
     // It may be in the log: saying "nothing changed" could be false, and a blind retry would apply it twice.
@@ -351,8 +350,7 @@ async function publishOrUnavailable(
       'OUTCOME_UNKNOWN',
       503,
       'it is not known whether the change was recorded; retry with the same Idempotency-Key to apply it once',
-      true,
-      { cause: error, retryAfterSeconds: 1 },
+      { canRetry: true, cause: error, retryAfterSeconds: 1 },
     );
   }
 }

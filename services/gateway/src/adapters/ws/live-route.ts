@@ -44,10 +44,7 @@ export function registerLiveRoute(app: FastifyInstance, options: LiveRouteOption
           'SERVICE_UNAVAILABLE',
           503,
           'this instance has as many live connections as it takes',
-          true,
-          {
-            retryAfterSeconds: 1,
-          },
+          { canRetry: true, retryAfterSeconds: 1 },
         ),
       );
     }
