@@ -25,6 +25,7 @@ import {
   deleteTopics,
   DLQ_HEADERS,
   ensureTopics,
+  fetchCommittedOffsets,
   fetchTopicOffsets,
   headerAsString,
   runBatchConsumer,
@@ -172,6 +173,23 @@ async function sendSentinel(): Promise<void> {
     command({ name: 'AdjustStock', value: { commandId, itemId: ITEM, delta: 1, requestedAt: Date.now() } }),
   );
   await waitUntilProcessed(commandId);
+  // The sentinel's item may commit before other items of the same batch (one transaction per item,
+  // side by side): only the group's committed offset says the whole batch, nonsense included, is done.
+  await waitFor(
+    'the reservation to commit every item-command',
+    async () => {
+      const [ends, committed] = await Promise.all([
+        fetchTopicOffsets(kafka, topics.commands),
+        fetchCommittedOffsets(kafka, `${prefix}reservation`, topics.commands),
+      ]);
+      return ends.every(({ partition, high }) =>
+        committed.some((c) => c.partition === partition && c.offset === high),
+      )
+        ? true
+        : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 25, describe: () => reservation.consumer.health() },
+  );
 }
 
 /** SQL and item-events hold the listing, the sentinels and the decided nonsense, and nothing else. */

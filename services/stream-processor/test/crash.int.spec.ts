@@ -75,11 +75,15 @@ describe('the stream processor killed mid-stream', () => {
 
     // The windows close once the series go quiet (grace 200 ms); totals must come out exact.
     const total = ITEMS * STOCK;
+    // Every series closes its windows on its own, so each one is waited for, not only '*'.
+    const ordersOf = (records: SalesMetrics[], itemId: string) =>
+      records.filter((record) => record.itemId === itemId).reduce((sum, record) => sum + record.orders, 0);
     const metrics = await waitFor('every sales window to be published', async () => {
       const records = distinct(await system.salesMetrics());
-      const all = records.filter((record) => record.itemId === ALL_ITEMS);
-      const orders = all.reduce((sum, record) => sum + record.orders, 0);
-      return orders === total ? records : undefined;
+      const complete =
+        ordersOf(records, ALL_ITEMS) === total &&
+        scripts.every((script) => ordersOf(records, script.itemId) === STOCK);
+      return complete ? records : undefined;
     });
     const all = metrics.filter((record) => record.itemId === ALL_ITEMS);
     expect(Math.max(...all.map((record) => record.totalOrders))).toBe(total);
