@@ -275,6 +275,24 @@ async function flashSale({
   };
 }
 
+/**
+ * Issues requests 0 … total−1 on an open-loop schedule of `rate` per second from `started`: every tick
+ * (≈ 1 ms) calls `issue(i)` for each request due by now, late ones included. Resolves once all are issued.
+ */
+function onSchedule({ rate, total, started, issue, afterTick }) {
+  let issued = 0;
+  return new Promise((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((now() - started) * rate) / 1000));
+      while (issued < due) issue(issued++);
+      afterTick?.(issued);
+      if (issued >= total) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+}
+
 async function openLoop({ port, rate, durationMs, connections, recipe, drainMs }) {
   const total = Math.floor((rate * durationMs) / 1000);
   const build = requestBuilder(port, recipe, total);
@@ -325,21 +343,20 @@ async function openLoop({ port, rate, durationMs, connections, recipe, drainMs }
   };
 
   // Every tick issues whatever the schedule says is due by now.
-  await new Promise((resolve) => {
-    const tick = () => {
-      const due = Math.min(total, Math.floor(((now() - started) * rate) / 1000));
-      while (issued < due) {
-        const i = issued++;
-        scheduledAt[i] = startedWall + (i * 1000) / rate;
-        const connection = idle.pop();
-        if (connection === undefined) backlog.push(i);
-        else send(connection, i);
-      }
+  await onSchedule({
+    rate,
+    total,
+    started,
+    issue: (i) => {
+      issued = i + 1;
+      scheduledAt[i] = startedWall + (i * 1000) / rate;
+      const connection = idle.pop();
+      if (connection === undefined) backlog.push(i);
+      else send(connection, i);
+    },
+    afterTick: () => {
       maxBacklog = Math.max(maxBacklog, backlog.length);
-      if (issued >= total) resolve();
-      else setTimeout(tick, 1);
-    };
-    tick();
+    },
   });
   const drainDeadline = now() + drainMs;
   while (answered < total && now() < drainDeadline) await sleep(10);
@@ -411,29 +428,26 @@ async function freshConnections({ port, rate, durationMs, itemId, tag, timeoutMs
   let answered = 0;
   const started = now();
   const stopTicker = progressTicker(() => ({ done: issued, answered, elapsedMs: now() - started }));
-  await new Promise((resolve) => {
-    const tick = () => {
-      const due = Math.min(total, Math.floor(((now() - started) * rate) / 1000));
-      while (issued < due) {
-        const i = issued++;
-        const scheduled = started + (i * 1000) / rate;
-        lag[i] = now() - scheduled;
-        const { head, body } = requests[i];
-        void requestOnFreshConnection(port, loopbackAddress(i), head, body, timeoutMs).then(
-          ({ status: code, error }) => {
-            answered++;
-            status[i] = code;
-            latency[i] = now() - scheduled;
-            const key = code === 0 ? 'error' : String(code);
-            counts[key] = (counts[key] ?? 0) + 1;
-            if (code !== 202) unexpected.keep(code === 0 ? error : `${code}`);
-          },
-        );
-      }
-      if (issued >= total) resolve();
-      else setTimeout(tick, 1);
-    };
-    tick();
+  await onSchedule({
+    rate,
+    total,
+    started,
+    issue: (i) => {
+      issued = i + 1;
+      const scheduled = started + (i * 1000) / rate;
+      lag[i] = now() - scheduled;
+      const { head, body } = requests[i];
+      void requestOnFreshConnection(port, loopbackAddress(i), head, body, timeoutMs).then(
+        ({ status: code, error }) => {
+          answered++;
+          status[i] = code;
+          latency[i] = now() - scheduled;
+          const key = code === 0 ? 'error' : String(code);
+          counts[key] = (counts[key] ?? 0) + 1;
+          if (code !== 202) unexpected.keep(code === 0 ? error : `${code}`);
+        },
+      );
+    },
   });
   const drainDeadline = now() + drainMs;
   while (answered < total && now() < drainDeadline) await sleep(10);
