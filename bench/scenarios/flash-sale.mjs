@@ -160,6 +160,9 @@ export async function run({ quick, servers, progress, overrides, profileDir }) {
       oversell,
       consistency,
       cpu: cpu && { ...cpu, cpuMicrosPerBuyer: cpuMicrosPer(cpu, config.buyers) },
+      // All but 1,000 of the buyers are refused SOLD_OUT, so the gateway's CPU per buyer bounds what a
+      // sold-out refusal costs it from above (the winners' two requests each are in it too).
+      gatewayCpuMicrosPerSoldOut: cpu ? (cpuMicrosPer(cpu, config.buyers)?.gateway ?? null) : null,
       unexpected: load.unexpected,
     };
     progress(
@@ -186,6 +189,14 @@ export async function run({ quick, servers, progress, overrides, profileDir }) {
           name: 'flash sale: each winner told "confirmed" within 500 ms (p99) of SQL deciding it',
           value: winnerToldAfterDecisionMs.p99,
           met: toldSoon,
+        },
+        {
+          name: 'flash sale: gateway CPU per sold-out refusal ≤ 25 µs (per buyer, an upper bound)',
+          value: result.gatewayCpuMicrosPerSoldOut,
+          met:
+            judged && result.gatewayCpuMicrosPerSoldOut !== null
+              ? result.gatewayCpuMicrosPerSoldOut <= 25
+              : null,
         },
         {
           name: 'flash sale: oversell 0, SQL sold = confirmed',

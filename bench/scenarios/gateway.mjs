@@ -208,6 +208,16 @@ export async function run({ quick, servers, progress, profileDir, overrides }) {
         `bare Fastify ${formatInt(bareFastify.okPerSecond)}/s, /healthz ${formatInt(gatewayHealthz.okPerSecond)}/s ` +
         `→ ${gatewayVsBareFastify}`,
     );
+    // CPU per accepted purchase during the measured buy-now phases: the gateway's own, and every process
+    // of the system summed (not the load generator, the bare Fastify baseline or unrelated processes).
+    const perAccepted = gateway.cpu?.cpuMicrosPerOkRequest ?? null;
+    const cpu = perAccepted && {
+      cpuMicrosPerAcceptedPurchaseTotal: Object.entries(perAccepted)
+        .filter(([group]) => !['benchmark + load generator', 'bare-fastify'].includes(group))
+        .filter(([group]) => !group.startsWith('other'))
+        .reduce((sum, [, micros]) => sum + micros, 0),
+      gatewayCpuMicrosPerAccepted: perAccepted.gateway ?? null,
+    };
     // Only the measured buy-now phases: the profiles say where the time of an accepted purchase goes.
     const profiles = profileDir ? await system.profiles(phases.gateway.map((p) => p.window)) : null;
     return {
@@ -217,6 +227,7 @@ export async function run({ quick, servers, progress, profileDir, overrides }) {
       gatewayHealthz,
       gatewayWithMoreConnections: gatewayWide,
       decidedBacklog,
+      cpu,
       ...(profiles ? { profiles } : {}),
       ratios: { gatewayVsBareFastify, gatewayVsHealthz },
       targets: [
@@ -224,6 +235,16 @@ export async function run({ quick, servers, progress, profileDir, overrides }) {
           name: 'gateway ≥ 40% of bare Fastify',
           value: gatewayVsBareFastify,
           met: gatewayVsBareFastify >= 0.4,
+        },
+        {
+          name: 'CPU per accepted purchase, every process of the system ≤ 200 µs',
+          value: cpu?.cpuMicrosPerAcceptedPurchaseTotal ?? null,
+          met: cpu ? cpu.cpuMicrosPerAcceptedPurchaseTotal <= 200 : null,
+        },
+        {
+          name: 'gateway CPU per accepted purchase ≤ 60 µs',
+          value: cpu?.gatewayCpuMicrosPerAccepted ?? null,
+          met: cpu?.gatewayCpuMicrosPerAccepted == null ? null : cpu.gatewayCpuMicrosPerAccepted <= 60,
         },
       ],
       table: [
