@@ -123,7 +123,7 @@ describe('admission under concurrency', () => {
     expect(seqs).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
     for (const r of results) if (r.kind === 'rejected') expect(r.available).toBe(0);
 
-    const records = await Promise.all(admitted(results).map((r) => gate.getPurchase(r.purchaseId)));
+    const records = await Promise.all(admitted(results).map((r) => gate.getPurchase(r.purchaseId, itemId)));
     expect(records.filter((p) => p?.status === 'admitted' && p.itemId === itemId)).toHaveLength(100);
     expect(await redis.hlen(purchaseGateKeys(prefix).buyers(itemId))).toBe(100);
   });
@@ -266,7 +266,11 @@ describe('boundaries', () => {
     expect(await redis.pttl(keys.purchase(itemId, req.purchaseId))).toBe(-1);
     expect(await redis.pttl(keys.buyers(itemId))).toBe(-1);
     expect(await redis.pttl(keys.gate(itemId))).toBe(-1);
+    // Findable by id alone only once it is in the log (markAccepted), with a retention.
+    expect(await redis.exists(keys.purchaseItem(req.purchaseId))).toBe(0);
+    await gate.markAccepted(itemId, req.purchaseId);
     expect(await redis.pttl(keys.purchaseItem(req.purchaseId))).toBeGreaterThan(0);
+    expect(await redis.get(keys.purchaseItem(req.purchaseId))).toBe(itemId);
 
     await gate.applyOutcome({ itemId, purchaseId: req.purchaseId, status: 'confirmed', version: 2 });
     expect(await redis.pttl(keys.purchase(itemId, req.purchaseId))).toBeGreaterThan(RETENTION_MS - 60_000);
@@ -295,7 +299,9 @@ describe('acceptance and release', () => {
 
     expect(await gate.release(itemId, req.purchaseId, 'publish-failed')).toBe(true);
     expect(await available(itemId)).toBe(1);
-    expect(await gate.getPurchase(req.purchaseId)).toMatchObject({
+    // Never in the log, so never findable by its id alone; by its item it is.
+    expect(await gate.getPurchase(req.purchaseId)).toBeNull();
+    expect(await gate.getPurchase(req.purchaseId, itemId)).toMatchObject({
       status: 'withdrawn',
       reason: 'publish-failed',
     });
@@ -574,12 +580,12 @@ describe('reconciler', () => {
     // Claimed, not given back: the units stay taken and the records admitted until the broker acknowledges.
     expect((await g.getAvailability(itemA))?.available).toBe(7);
     expect((await g.getAvailability(itemB))?.available).toBe(7);
-    expect((await g.getPurchase(stuck.purchaseId))?.status).toBe('admitted');
+    expect((await g.getPurchase(stuck.purchaseId, itemA))?.status).toBe('admitted');
     // Another gateway's reconciler leaves them to this one for another bound.
     expect(await other.claimStuck(200)).toEqual([]);
     // The publish of the original gateway failing late can no longer withdraw them.
     expect(await g.release(itemA, stuck.purchaseId, 'publish-failed')).toBe(false);
-    expect((await g.getPurchase(stuck.purchaseId))?.status).toBe('admitted');
+    expect((await g.getPurchase(stuck.purchaseId, itemA))?.status).toBe('admitted');
 
     expect(await g.markAccepted(itemA, stuck.purchaseId)).toBe(true);
     await sleep(300);

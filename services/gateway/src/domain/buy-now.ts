@@ -184,7 +184,7 @@ async function acknowledgedOrReleased(
   let current = purchase;
   while (current.status === 'admitted' && deps.clock() < deadline) {
     await sleep(25);
-    current = (await deps.gate.getPurchase(purchase.purchaseId)) ?? current;
+    current = (await deps.gate.getPurchase(purchase.purchaseId, purchase.itemId)) ?? current;
   }
   return current;
 }
@@ -198,13 +198,13 @@ export async function awaitDecision(
   if (waitMs <= 0 || isDecided(purchase)) return purchase;
   // Watch first, then look: a decision announced in between is not missed.
   const watch = deps.outcomes.watch(purchase.purchaseId, waitMs);
-  const now = await deps.gate.getPurchase(purchase.purchaseId);
+  const now = await deps.gate.getPurchase(purchase.purchaseId, purchase.itemId);
   if (now && isDecided(now)) {
     watch.cancel();
     return now;
   }
   await watch.decided;
-  return (await deps.gate.getPurchase(purchase.purchaseId)) ?? purchase;
+  return (await deps.gate.getPurchase(purchase.purchaseId, purchase.itemId)) ?? purchase;
 }
 
 export function isDecided(purchase: PurchaseRecord): boolean {

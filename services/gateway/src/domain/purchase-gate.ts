@@ -159,7 +159,8 @@ export interface PurchaseGate {
   admit(req: AdmitRequest): Promise<AdmitResult>;
 
   /**
-   * The broker acknowledged the BuyRequested: admitted → pending. False when the record was no longer
+   * The broker acknowledged the BuyRequested: admitted → pending, and the purchase can be found by its
+   * id alone (GET /purchases/:id). False when the record was no longer
    * 'admitted' — in particular when the reconciler already released it because the publish took longer
    * than its bound. The BuyRequested is in the log all the same, so the answer is still 202; SQL's outcome
    * then takes the unit again (see applyOutcome).
@@ -199,7 +200,11 @@ export interface PurchaseGate {
   /** null: Redis lost its data (or was never built) and the gate must be rebuilt from SQL. */
   gateEpoch(): Promise<string | null>;
 
-  getPurchase(purchaseId: string): Promise<PurchaseRecord | null>;
+  /**
+   * A purchase by its id. With its item (when the caller knows it) in one read, and from admission on;
+   * by the id alone once it was accepted (markAccepted) or decided, through the purchase index.
+   */
+  getPurchase(purchaseId: string, itemId?: string): Promise<PurchaseRecord | null>;
 
   getAvailability(itemId: string): Promise<GateAvailability | null>;
 

@@ -143,23 +143,6 @@ export function createRedisPurchaseGate(options: RedisPurchaseGateOptions): Purc
       );
       const result = parseAdmitReply(reply);
       if (result.kind === 'admitted') {
-        try {
-          await call('index a purchase', () =>
-            redis.set(keys.purchaseItem(purchaseId), itemId, 'PX', retentionMs),
-          );
-        } catch (error) {
-          // Nothing was published: hand the unit straight back.
-          try {
-            await release(itemId, purchaseId, 'INDEX_WRITE_FAILED');
-          } catch (releaseError) {
-            throw new PurchaseGateError(
-              'GATE_UNAVAILABLE',
-              `could not index purchase ${purchaseId} nor give its unit back; the reconciler will`,
-              { canRetry: true, cause: new AggregateError([error, releaseError]) },
-            );
-          }
-          throw error;
-        }
         return {
           kind: 'admitted',
           purchaseId,
@@ -184,9 +167,20 @@ export function createRedisPurchaseGate(options: RedisPurchaseGateOptions): Purc
 
     async markAccepted(itemId, purchaseId) {
       requireText({ itemId, purchaseId });
-      const moved = await call('mark a purchase accepted', () =>
-        redis.purchaseGateMarkAccepted(keys.purchase(itemId, purchaseId), keys.admitted(itemId), purchaseId),
-      );
+      // Both in one round trip. The index (purchase id → item, for GET /purchases/:id) is another hash
+      // slot than the item's keys, so no script can write it with them; it is written here, once the
+      // purchase is in the log, because nobody but this request knows the purchase id before its 202.
+      // applyOutcome writes it again, so a purchase indexed nowhere else still becomes findable.
+      const [moved] = await Promise.all([
+        call('mark a purchase accepted', () =>
+          redis.purchaseGateMarkAccepted(
+            keys.purchase(itemId, purchaseId),
+            keys.admitted(itemId),
+            purchaseId,
+          ),
+        ),
+        call('index a purchase', () => redis.set(keys.purchaseItem(purchaseId), itemId, 'PX', retentionMs)),
+      ]);
       return moved === 1;
     },
 
@@ -325,9 +319,10 @@ export function createRedisPurchaseGate(options: RedisPurchaseGateOptions): Purc
       return call('read the gate epoch', () => redis.get(keys.epoch()));
     },
 
-    async getPurchase(purchaseId) {
+    async getPurchase(purchaseId, knownItemId) {
       requireText({ purchaseId });
-      const itemId = await call('find a purchase', () => redis.get(keys.purchaseItem(purchaseId)));
+      const itemId =
+        knownItemId ?? (await call('find a purchase', () => redis.get(keys.purchaseItem(purchaseId))));
       if (itemId === null) return null;
       return readPurchase(itemId, purchaseId);
     },
