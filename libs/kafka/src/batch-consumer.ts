@@ -64,6 +64,15 @@ export interface BatchConsumerOptions<T> {
   maxWaitTimeMs?: number;
   /** Default 1 MiB. */
   maxBytesPerPartition?: number;
+  /**
+   * While records flow, fetches start at most once per this many milliseconds: after a batch is handled
+   * the next fetch waits for the rest of the interval, and what arrived meanwhile comes in that one
+   * fetch. At moderate rates this turns a fetch, a commit and a handler run per record into one per
+   * interval (each costs wake-ups in this process and the broker); an idle consumer still waits on the
+   * broker as usual, and the first record after a pause is handled at once. 0 fetches again at once.
+   * Default 0.
+   */
+  fetchIntervalMs?: number;
   /** Partitions handled at the same time (never more than assigned); default 1. */
   partitionsConsumedConcurrently?: number;
   /** Delay between attempts after a handler failure; default 200 ms doubling up to 10 s. */
@@ -144,6 +153,9 @@ export async function runBatchConsumer<T = Buffer | null>(
   const dlqTopicOf = options.dlqTopic ?? defaultDeadLetterTopic;
   const backoff = options.retryBackoff ?? DEFAULT_BACKOFF;
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 3000;
+  const fetchIntervalMs = options.fetchIntervalMs ?? 0;
+  /** When the latest fetch started (of any broker: with several, the pause is only shorter). */
+  let fetchStartedAt = 0;
 
   const health: BatchConsumerHealth = {
     state: 'running',
@@ -183,6 +195,11 @@ export async function runBatchConsumer<T = Buffer | null>(
     allowAutoTopicCreation: false,
   });
 
+  if (fetchIntervalMs > 0) {
+    consumer.on(consumer.events.FETCH_START, () => {
+      fetchStartedAt = Date.now();
+    });
+  }
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     const assignment = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) =>
       partitions.map((partition) => `${topic}:${partition}`),
@@ -323,6 +340,18 @@ export async function runBatchConsumer<T = Buffer | null>(
       lag,
     });
     if (payload.isRunning() && !payload.isStale()) await payload.heartbeat();
+    await paceNextFetch(payload);
+  }
+
+  /**
+   * Holds the fetcher until fetchIntervalMs after its fetch started. kafkajs fetches again once every
+   * batch of a fetch was handled, so only the first batch of a fetch waits; the others find the
+   * interval over.
+   */
+  async function paceNextFetch(payload: EachBatchPayload): Promise<void> {
+    const waitMs = fetchStartedAt + fetchIntervalMs - Date.now();
+    if (waitMs <= 0 || !payload.isRunning() || payload.isStale()) return;
+    await sleep(Math.min(waitMs, fetchIntervalMs));
   }
 
   async function handleWithHeartbeats(

@@ -8,7 +8,11 @@ export interface MicroBatcherOptions<Item, Result> {
   /** Upper bound on the summed `sizeOf` of a batch; a single larger item still goes alone. */
   maxBatchBytes?: number;
   sizeOf?: (item: Item) => number;
-  /** How long the first item of an idle batcher waits for company. 0 = the next macrotask. */
+  /**
+   * How long the first item of an idle batcher waits for company. 0 = until the current turn of the
+   * event loop has run (setImmediate): what arrived in the same turn goes together, and no timer wakes
+   * the process again for it.
+   */
   lingerMs: number;
   /** Batches sent at the same time; 1 keeps batches, and so items, in order. */
   maxInFlightBatches?: number;
@@ -92,7 +96,8 @@ export function createMicroBatcher<Item, Result>(
   let head = 0;
   let queuedBytes = 0;
   let nextSeq = 1;
-  let lingerTimer: NodeJS.Timeout | undefined;
+  /** Cancels the pending linger (a timer, or an immediate when lingerMs is 0). */
+  let cancelLinger: (() => void) | undefined;
   let expiryTimer: NodeJS.Timeout | undefined;
   let flushUpToSeq = 0;
   let closed = false;
@@ -216,16 +221,24 @@ export function createMicroBatcher<Item, Result>(
       dispatch();
       return;
     }
-    lingerTimer ??= setTimeout(() => {
-      lingerTimer = undefined;
+    if (cancelLinger !== undefined) return;
+    const linger = () => {
+      cancelLinger = undefined;
       dispatch();
-    }, options.lingerMs);
+    };
+    if (options.lingerMs > 0) {
+      const timer = setTimeout(linger, options.lingerMs);
+      cancelLinger = () => clearTimeout(timer);
+    } else {
+      const immediate = setImmediate(linger);
+      cancelLinger = () => clearImmediate(immediate);
+    }
   }
 
   function dispatch(): void {
-    if (lingerTimer !== undefined) {
-      clearTimeout(lingerTimer);
-      lingerTimer = undefined;
+    if (cancelLinger !== undefined) {
+      cancelLinger();
+      cancelLinger = undefined;
     }
     expireOverdue();
     while (queuedCount() > 0 && inFlightFirstSeqs.size < maxInFlight) {

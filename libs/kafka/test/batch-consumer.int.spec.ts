@@ -347,6 +347,42 @@ describe('batch consumer', () => {
     await expectCommittedAtEnd(client, groupId, topic);
   });
 
+  it('with fetchIntervalMs, takes records that trickle in as a few batches, in order, and commits them all', async () => {
+    const topic = await freshTopic('paced', 1);
+    const groupId = freshGroup('paced-group');
+    const intervalMs = 200;
+    const batchSizes: number[] = [];
+    const handled: number[] = [];
+    const consumer = await runBatchConsumer(client, {
+      groupId,
+      topics: [topic],
+      fromBeginning: true,
+      fetchIntervalMs: intervalMs,
+      decode: decodeId,
+      handleBatch: async (records) => {
+        batchSizes.push(records.length);
+        handled.push(...records.map((record) => record.message));
+        await Promise.resolve();
+      },
+    });
+    await eventually('partition assigned', () => consumer.health().assignment.length === 1);
+
+    // One record every 10 ms: fetched at once, each would be a batch (and a fetch and a commit) of its own.
+    const started = Date.now();
+    for (let id = 1; id <= 30; id++) {
+      await producer.send({ topic, key: 'k', value: json({ id }) });
+      await sleep(10);
+    }
+    const sendingMs = Date.now() - started;
+    await eventually('every record handled', () => handled.length === 30);
+    await consumer.stop();
+
+    expect(handled).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    // At most one fetch per interval while records flow (plus the first, and the one in progress).
+    expect(batchSizes.length).toBeLessThanOrEqual(Math.ceil(sendingMs / intervalMs) + 2);
+    await expectCommittedAtEnd(client, groupId, topic);
+  });
+
   it('ensureTopics is harmless when run twice and creates a compacted topic when its configs say so', async () => {
     const plain = uniqueName('plain');
     const compacted = uniqueName('compacted');

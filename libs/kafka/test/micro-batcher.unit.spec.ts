@@ -57,6 +57,25 @@ describe('micro-batcher', () => {
     expect(batcher.stats()).toMatchObject({ batchesSent: 5, itemsSent: 5000, lastBatchSize: 1000 });
   });
 
+  it('with lingerMs 0, sends what one turn of the event loop added as one batch, in that same turn', async () => {
+    const { calls, sendBatch } = controlledSend();
+    const batcher = batcherWith({ lingerMs: 0, sendBatch });
+    const first = [batcher.add(1), batcher.add(2), batcher.add(3)];
+    expect(calls).toHaveLength(0);
+    // An immediate queued after the adds runs after the batcher's own, in the same turn: no timer waited.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(calls.map((call) => call.items)).toEqual([[1, 2, 3]]);
+    calls[0]!.resolve();
+    expect(await Promise.all(first)).toEqual(['ack-1', 'ack-2', 'ack-3']);
+
+    // The next turn's item is a batch of its own.
+    const next = batcher.add(4);
+    await until(() => calls.length === 2);
+    expect(calls[1]!.items).toEqual([4]);
+    calls[1]!.resolve();
+    expect(await next).toBe('ack-4');
+  });
+
   it('fills the next batch while one is in flight and sends it as soon as the first settles', async () => {
     const { calls, sendBatch } = controlledSend();
     const batcher = batcherWith({ sendBatch });

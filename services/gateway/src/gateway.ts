@@ -92,6 +92,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   ]);
   const producer = createDurableProducer(kafka, {
     logger: log,
+    lingerMs: config.KAFKA_LINGER_MS,
     onBatch: (outcome) => {
       producerBatches.observe(outcome.records);
       produceSeconds.observe({ outcome: outcome.error ? 'failed' : 'ok' }, outcome.durationMs / 1000);
@@ -158,6 +159,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     logger: log,
     producerForDlq: producer,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    fetchIntervalMs: config.KAFKA_FETCH_INTERVAL_MS,
     onBatchHandled: createConsumerMetrics(metrics)(followerGroup),
   });
 
@@ -192,6 +194,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     topic: `${config.TOPIC_PREFIX}${Topics.stockViews}`,
     logger: log,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    fetchIntervalMs: config.KAFKA_FETCH_INTERVAL_MS,
     onViews: (views) => {
       for (const view of views) soldOut.observeView(view.itemId, view.version, view.available);
       hub.publish(views);
@@ -213,6 +216,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     topic: `${config.TOPIC_PREFIX}${Topics.salesMetrics}`,
     logger: log,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    fetchIntervalMs: config.KAFKA_FETCH_INTERVAL_MS,
     onMetrics: (records) => hub.publishMetrics(records),
   });
 

@@ -20,6 +20,18 @@ const schema = z.object({
    * per command, the usual approach, kept only so benchmarks can compare the two in one run.
    */
   DECIDE_MODE: z.enum(['batch', 'single']).default('batch'),
+  /**
+   * How long the producer holds the first record of a batch for company; 0 sends what the current turn
+   * of the event loop produced (records that arrive while a batch is in flight always go together next).
+   */
+  KAFKA_LINGER_MS: env.int(2, 0, 1_000),
+  /**
+   * While records flow, each consumer fetches at most once per this many ms, so records that arrive
+   * close together are handled (and committed) together; adds at most this much to a hop. 0 (default):
+   * fetch again at once. It only saves work when records arrive closer together than this; see
+   * docs/benchmarks.md for what it changed on the reference machine.
+   */
+  KAFKA_FETCH_INTERVAL_MS: env.int(0, 0, 1_000),
   /** How long a dead instance holds its partitions before the group reassigns them (recovery time). */
   KAFKA_SESSION_TIMEOUT_MS: env.int(10_000, 6_000, 300_000),
   /** GET /metrics, /healthz, /readyz; 0 picks a free port (logged at start). */

@@ -82,7 +82,7 @@ export async function startReservation(
     clientId: 'reservation',
     logger: log,
   });
-  const producer = createDurableProducer(kafka, { logger: log });
+  const producer = createDurableProducer(kafka, { logger: log, lingerMs: config.KAFKA_LINGER_MS });
   await producer.connect();
 
   const decided = metrics.counter('commands_decided_total', 'Commands decided, by outcome', ['outcome']);
@@ -190,6 +190,7 @@ export async function startReservation(
     producerForDlq: producer,
     partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    fetchIntervalMs: config.KAFKA_FETCH_INTERVAL_MS,
     heartbeatIntervalMs: 1_000,
     onBatchHandled: createConsumerMetrics(metrics)(groupId),
     decode: (record) => {

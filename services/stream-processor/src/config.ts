@@ -22,6 +22,18 @@ const schema = z.object({
   /** How long after its end (and after its last sale) an open window waits before the timer closes it. */
   METRICS_GRACE_MS: env.int(1_000, 0, 3_600_000),
   /**
+   * How long the producer holds the first record of a batch for company; 0 sends what the current turn
+   * of the event loop produced (records that arrive while a batch is in flight always go together next).
+   */
+  KAFKA_LINGER_MS: env.int(2, 0, 1_000),
+  /**
+   * While records flow, each consumer fetches at most once per this many ms, so records that arrive
+   * close together are handled (and committed) together; adds at most this much to a hop. 0 (default):
+   * fetch again at once. It only saves work when records arrive closer together than this; see
+   * docs/benchmarks.md for what it changed on the reference machine.
+   */
+  KAFKA_FETCH_INTERVAL_MS: env.int(0, 0, 1_000),
+  /**
    * How long the group waits for a member that stopped heartbeating (a killed process) before handing its
    * partitions to the others; those partitions' views stand still that long.
    */

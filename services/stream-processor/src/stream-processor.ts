@@ -82,7 +82,7 @@ export async function startStreamProcessor(
     clientId: 'stream-processor',
     logger: log,
   });
-  const producer = createDurableProducer(kafka, { logger: log });
+  const producer = createDurableProducer(kafka, { logger: log, lingerMs: config.KAFKA_LINGER_MS });
   const abandon = async (error: unknown): Promise<never> => {
     await producer.stop().catch(() => undefined);
     redis.disconnect();
@@ -203,6 +203,7 @@ export async function startStreamProcessor(
     producerForDlq: producer,
     partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    fetchIntervalMs: config.KAFKA_FETCH_INTERVAL_MS,
     heartbeatIntervalMs: Math.min(3_000, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 3)),
     onBatchHandled: createConsumerMetrics(metrics)(names.groupId),
     decode: (record) => {

@@ -25,6 +25,8 @@ export interface EventFollowerDeps {
   logger: Logger;
   producerForDlq?: DurableProducer;
   sessionTimeoutMs?: number;
+  /** See the batch consumer's fetchIntervalMs. */
+  fetchIntervalMs?: number;
   onApplied?: (event: ItemEvent) => void;
   onBatchHandled?: (stats: BatchStats) => void;
 }
@@ -120,6 +122,7 @@ export function startEventFollower(deps: EventFollowerDeps): Promise<BatchConsum
     logger: deps.logger,
     ...(deps.producerForDlq ? { producerForDlq: deps.producerForDlq } : {}),
     ...(deps.sessionTimeoutMs ? { sessionTimeoutMs: deps.sessionTimeoutMs } : {}),
+    ...(deps.fetchIntervalMs ? { fetchIntervalMs: deps.fetchIntervalMs } : {}),
     ...(deps.onBatchHandled ? { onBatchHandled: deps.onBatchHandled } : {}),
     decode: (record) => {
       const decoded = decodeRecordAs(allowed, record);

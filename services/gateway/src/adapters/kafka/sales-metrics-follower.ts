@@ -14,6 +14,8 @@ export interface SalesMetricsFollowerDeps {
   topic: string;
   logger: Logger;
   sessionTimeoutMs?: number;
+  /** See the batch consumer's fetchIntervalMs. */
+  fetchIntervalMs?: number;
   /** Windows kept per series (item or '*'). Default 120. */
   keepPerSeries?: number;
   /** The windows of a batch; must not block (it fans out to sockets). */
@@ -48,6 +50,7 @@ export async function startSalesMetricsFollower(
     fromBeginning: false,
     logger: deps.logger,
     ...(deps.sessionTimeoutMs ? { sessionTimeoutMs: deps.sessionTimeoutMs } : {}),
+    ...(deps.fetchIntervalMs ? { fetchIntervalMs: deps.fetchIntervalMs } : {}),
     handleBatch: (records) => {
       const windows: SalesMetrics[] = [];
       for (const record of records) {

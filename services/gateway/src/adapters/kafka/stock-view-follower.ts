@@ -15,6 +15,8 @@ export interface StockViewFollowerDeps {
   topic: string;
   logger: Logger;
   sessionTimeoutMs?: number;
+  /** See the batch consumer's fetchIntervalMs. */
+  fetchIntervalMs?: number;
   /** The newest view of each item in a batch; must not block (it fans out to sockets). */
   onViews: (views: StockView[]) => void;
 }
@@ -35,6 +37,7 @@ export async function startStockViewFollower(deps: StockViewFollowerDeps): Promi
     fromBeginning: false,
     logger: deps.logger,
     ...(deps.sessionTimeoutMs ? { sessionTimeoutMs: deps.sessionTimeoutMs } : {}),
+    ...(deps.fetchIntervalMs ? { fetchIntervalMs: deps.fetchIntervalMs } : {}),
     handleBatch: (records) => {
       const newest = new Map<string, StockView>();
       for (const record of records) {
