@@ -17,6 +17,20 @@ export const SERVICE_MAINS = {
 };
 
 /**
+ * Settings given to every service of every scenario, to compare them in otherwise identical runs:
+ * `BENCH_SERVICE_ENV='{"KAFKA_FETCH_INTERVAL_MS":"0"}' npm run bench -- --only realistic`.
+ */
+const SERVICE_ENV_OVERRIDES = (() => {
+  const text = process.env.BENCH_SERVICE_ENV;
+  if (!text) return {};
+  const parsed = JSON.parse(text);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new Error('BENCH_SERVICE_ENV must be a JSON object of variable names to string values');
+  }
+  return Object.fromEntries(Object.entries(parsed).map(([name, value]) => [name, String(value)]));
+})();
+
+/**
  * Starts one service and resolves once it printed its ready line.
  * @param {{ kind: keyof SERVICE_MAINS, name?: string, env: Record<string,string>, nodeArgs?: string[], timeoutMs?: number }} options
  */
@@ -24,7 +38,7 @@ export async function startService({ kind, name = kind, env, nodeArgs = [], time
   const main = SERVICE_MAINS[kind];
   const child = spawn(process.execPath, [...nodeArgs, main.script], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env, ...SERVICE_ENV_OVERRIDES },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines = [];
