@@ -8,6 +8,7 @@ import {
   infrastructureIncarnation,
   loadAverage,
   machine,
+  wakeupCosts,
   restartedBetween,
   versions,
 } from './lib/machine.mjs';
@@ -95,7 +96,7 @@ const results = {
   startedAt: startedAt.toISOString(),
   finishedAt: null,
   durationSeconds: null,
-  machine: machine(),
+  machine: { ...machine(), wakeupCosts: await wakeupCosts() },
   versions: await versions(servers),
   note: 'Every figure that matters is a ratio against a baseline measured in the same run on the same machine.',
   ratios: {},
@@ -108,6 +109,13 @@ print(
     `Node ${results.versions.node}, Kafka ${results.versions.kafka}, PostgreSQL ${results.versions.postgresql}, ` +
     `Redis ${results.versions.redis}`,
 );
+{
+  const costs = results.machine.wakeupCosts;
+  print(
+    `CPU per wake-up here: empty timer ${costs.timerWakeupMicros} µs; loopback round trip between two ` +
+      `processes ${costs.roundTripMicrosPaced100PerSecond} µs at 100/s, ${costs.roundTripMicrosBackToBack} µs back to back`,
+  );
+}
 
 const table = [];
 for (const [index, name] of selected.entries()) {

@@ -1,5 +1,7 @@
 // What the figures were measured on: the machine and the versions of everything in the path.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { Redis } from 'ioredis';
@@ -15,6 +17,80 @@ export function machine() {
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     note: 'one machine carries Kafka, Redis, PostgreSQL, the services and the load generator',
   };
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const TICK_MICROS = 1e6 / 100; // /proc CPU times are in clock ticks of 10 ms (USER_HZ 100)
+
+function processCpuMicros(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MICROS;
+}
+
+/**
+ * What waking a process costs on this machine, the unit that every per-message cost of the system is
+ * made of: the CPU (user + system) of one empty timer wake-up of this process, and of one 64-byte round
+ * trip between two Node processes over loopback TCP (both ends summed), paced at 100 per second (each
+ * message wakes an idle process) and back to back (the processes stay awake). On a virtual machine the
+ * paced figures can be many times the back-to-back ones; the figures of a run are read against them.
+ */
+export async function wakeupCosts() {
+  const timerWakeups = 500;
+  const before = process.cpuUsage();
+  for (let i = 0; i < timerWakeups; i++) await sleep(2);
+  const timer = process.cpuUsage(before);
+
+  const peer = spawn(process.execPath, [new URL('./echo-peer.mjs', import.meta.url).pathname], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  try {
+    const port = await new Promise((resolve, reject) => {
+      peer.once('error', reject);
+      peer.stdout.once('data', (chunk) => resolve(Number(chunk.toString().trim())));
+    });
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.setNoDelay(true);
+    await new Promise((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    const message = Buffer.alloc(64, 1);
+    const roundTrip = () =>
+      new Promise((resolve) => {
+        let received = 0;
+        const onData = (chunk) => {
+          received += chunk.length;
+          if (received < message.length) return;
+          socket.off('data', onData);
+          resolve();
+        };
+        socket.on('data', onData);
+        socket.write(message);
+      });
+    const measure = async (count, gapMs) => {
+      const peerBefore = processCpuMicros(peer.pid);
+      const selfBefore = process.cpuUsage();
+      for (let i = 0; i < count; i++) {
+        await roundTrip();
+        if (gapMs > 0) await sleep(gapMs);
+      }
+      const self = process.cpuUsage(selfBefore);
+      return Math.round((self.user + self.system + processCpuMicros(peer.pid) - peerBefore) / count);
+    };
+    await measure(200, 0); // warm both ends up
+    const paced = await measure(300, 10);
+    const backToBack = await measure(5_000, 0);
+    socket.destroy();
+    return {
+      timerWakeupMicros: Math.round((timer.user + timer.system) / timerWakeups),
+      roundTripMicrosPaced100PerSecond: paced,
+      roundTripMicrosBackToBack: backToBack,
+      note: 'CPU of both processes per round trip; the paced figure includes the timer wake-up of the sender',
+    };
+  } finally {
+    peer.stdin.end();
+    peer.kill();
+  }
 }
 
 export const loadAverage = () => os.loadavg().map((n) => Math.round(n * 100) / 100);
