@@ -73,11 +73,20 @@ export interface BatchConsumerOptions<T> {
    * Default 0.
    */
   fetchIntervalMs?: number;
+  /**
+   * Commits handled offsets at most once per this many milliseconds instead of after every batch (0,
+   * the default). A commit is a request to the broker, which appends it to its offsets log; at moderate
+   * rates, where every batch holds a record or two, that is a third of a consumer's broker requests.
+   * What a crash or a rebalance then hands to the next owner again is at most this interval's records,
+   * on top of the batch in hand, so the handler must be idempotent (at-least-once delivery asks that
+   * anyway). stop() commits everything handled before it leaves the group.
+   */
+  commitIntervalMs?: number;
   /** Partitions handled at the same time (never more than assigned); default 1. */
   partitionsConsumedConcurrently?: number;
   /** Delay between attempts after a handler failure; default 200 ms doubling up to 10 s. */
   retryBackoff?: BackoffOptions;
-  /** Called after each batch was handled and committed (metrics: batch size, time, lag). */
+  /** Called after each batch was handled and committed (or, with commitIntervalMs, queued for commit). */
   onBatchHandled?: (stats: BatchStats) => void;
 }
 
@@ -154,6 +163,14 @@ export async function runBatchConsumer<T = Buffer | null>(
   const backoff = options.retryBackoff ?? DEFAULT_BACKOFF;
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 3000;
   const fetchIntervalMs = options.fetchIntervalMs ?? 0;
+  const commitIntervalMs = options.commitIntervalMs ?? 0;
+  /** With commitIntervalMs: per `topic:partition`, the next offset handled but not committed yet. */
+  const uncommitted = new Map<string, { topic: string; partition: number; offset: string }>();
+  let commitTimer: NodeJS.Timeout | undefined;
+  /** Commits go out one after another, so a later offset never lands before an earlier one. */
+  let commitChain: Promise<void> = Promise.resolve();
+  /** Bumped on every join: offsets handled before it may belong to partitions this member lost. */
+  let generation = 0;
   /** When the latest fetch started (of any broker: with several, the pause is only shorter). */
   let fetchStartedAt = 0;
 
@@ -204,6 +221,9 @@ export async function runBatchConsumer<T = Buffer | null>(
     const assignment = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) =>
       partitions.map((partition) => `${topic}:${partition}`),
     );
+    // Offsets of partitions that moved away are their new owner's to commit (it handles them again).
+    generation += 1;
+    for (const key of uncommitted.keys()) if (!assignment.includes(key)) uncommitted.delete(key);
     health.assignment = assignment;
     // Lag of partitions that moved to another member is theirs to report now.
     for (const key of Object.keys(health.lag)) if (!assignment.includes(key)) delete health.lag[key];
@@ -414,11 +434,64 @@ export async function runBatchConsumer<T = Buffer | null>(
     // reaches the end of the log once everything was handled.
     const lastOffset = batch.lastOffset();
     const next = (BigInt(lastOffset) + 1n).toString();
+    if (commitIntervalMs > 0) {
+      uncommitted.set(`${batch.topic}:${batch.partition}`, {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: next,
+      });
+      payload.resolveOffset(lastOffset);
+      // Stopping: committed now, before the group is left. Otherwise within the interval.
+      if (stopping !== undefined) await commitHandled(payload);
+      else commitTimer ??= setTimeout(() => void commitHandled(), commitIntervalMs);
+      return;
+    }
     await payload.commitOffsetsIfNecessary({
       topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }],
     });
     // Only now may the fetch position move on: had the commit failed, the batch is fetched again.
     payload.resolveOffset(lastOffset);
+  }
+
+  /**
+   * Commits every offset handled so far (commitIntervalMs); a failure leaves them to a later commit.
+   * From inside a batch, through its payload: once stop() began, kafkajs' own commitOffsets skips
+   * commits without a word, the batch's payload still commits.
+   */
+  function commitHandled(payload?: EachBatchPayload): Promise<void> {
+    clearTimeout(commitTimer);
+    commitTimer = undefined;
+    commitChain = commitChain.then(async () => {
+      if (uncommitted.size === 0) return;
+      const offsets = [...uncommitted.values()];
+      const committing = generation;
+      uncommitted.clear();
+      try {
+        if (payload === undefined) await consumer.commitOffsets(offsets);
+        else {
+          const topics = [...new Set(offsets.map((entry) => entry.topic))].map((topic) => ({
+            topic,
+            partitions: offsets
+              .filter((entry) => entry.topic === topic)
+              .map(({ partition, offset }) => ({ partition, offset })),
+          }));
+          await payload.commitOffsetsIfNecessary({ topics });
+        }
+      } catch (error) {
+        // Handled all the same. Kept for the next commit unless the group moved on meanwhile (then the
+        // partitions' owners handle those records again); newer offsets handled meanwhile win.
+        if (committing === generation) {
+          for (const entry of offsets) {
+            const key = `${entry.topic}:${entry.partition}`;
+            if (!uncommitted.has(key)) uncommitted.set(key, entry);
+          }
+          if (stopping === undefined)
+            commitTimer ??= setTimeout(() => void commitHandled(), commitIntervalMs);
+        }
+        logger.warn({ err: error, offsets }, 'Committing handled offsets failed; kept for the next commit');
+      }
+    });
+    return commitChain;
   }
 
   async function startConsuming(): Promise<void> {
@@ -453,6 +526,9 @@ export async function runBatchConsumer<T = Buffer | null>(
         clearTimeout(restartTimer);
         if (health.state === 'running') health.state = 'stopping';
         try {
+          // What was handled is committed while this member still owns its partitions; a batch still
+          // in hand commits itself when it ends (stopping is set).
+          await commitHandled();
           await consumer.disconnect();
         } finally {
           if (ownsDlqProducer) await dlqProducer?.stop();

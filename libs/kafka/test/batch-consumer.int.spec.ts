@@ -169,33 +169,37 @@ describe('batch consumer', () => {
     await expectCommittedAtEnd(client, groupId, topic);
   });
 
-  it('on stop(), lets the batch in hand finish and commit before leaving the group', async () => {
-    const topic = await freshTopic('graceful', 1);
-    await Promise.all(
-      Array.from({ length: 10 }, (_, id) => producer.send({ topic, key: 'k', value: json({ id }) })),
-    );
+  it.each([0, 600_000])(
+    'on stop(), lets the batch in hand finish and commit before leaving the group (commitIntervalMs %i)',
+    async (commitIntervalMs) => {
+      const topic = await freshTopic('graceful', 1);
+      await Promise.all(
+        Array.from({ length: 10 }, (_, id) => producer.send({ topic, key: 'k', value: json({ id }) })),
+      );
 
-    const groupId = freshGroup('graceful-group');
-    let started = false;
-    let finished = 0;
-    const consumer = await runBatchConsumer(client, {
-      groupId,
-      topics: [topic],
-      fromBeginning: true,
-      decode: decodeId,
-      handleBatch: async (records) => {
-        started = true;
-        await sleep(1500);
-        finished += records.length;
-      },
-    });
-    await eventually('handler started', () => started);
-    await consumer.stop();
+      const groupId = freshGroup('graceful-group');
+      let started = false;
+      let finished = 0;
+      const consumer = await runBatchConsumer(client, {
+        groupId,
+        topics: [topic],
+        fromBeginning: true,
+        commitIntervalMs,
+        decode: decodeId,
+        handleBatch: async (records) => {
+          started = true;
+          await sleep(1500);
+          finished += records.length;
+        },
+      });
+      await eventually('handler started', () => started);
+      await consumer.stop();
 
-    expect(finished).toBe(10);
-    expect(consumer.health().state).toBe('stopped');
-    await expectCommittedAtEnd(client, groupId, topic);
-  });
+      expect(finished).toBe(10);
+      expect(consumer.health().state).toBe('stopped');
+      await expectCommittedAtEnd(client, groupId, topic);
+    },
+  );
 
   it('commits only what a handler that stopped early says it handled; the next member gets the rest', async () => {
     const topic = await freshTopic('partial', 1);
@@ -381,6 +385,57 @@ describe('batch consumer', () => {
     // At most one fetch per interval while records flow (plus the first, and the one in progress).
     expect(batchSizes.length).toBeLessThanOrEqual(Math.ceil(sendingMs / intervalMs) + 2);
     await expectCommittedAtEnd(client, groupId, topic);
+  });
+
+  it('with commitIntervalMs, commits handled offsets later and together, and everything handled on stop()', async () => {
+    const topic = await freshTopic('deferred', 2);
+    const groupId = freshGroup('deferred-group');
+    const handled: number[] = [];
+    const consumer = await runBatchConsumer(client, {
+      groupId,
+      topics: [topic],
+      fromBeginning: true,
+      // Longer than the test: nothing is committed by the timer, only by stop().
+      commitIntervalMs: 600_000,
+      decode: decodeId,
+      handleBatch: async (records) => {
+        handled.push(...records.map((record) => record.message));
+        await Promise.resolve();
+      },
+    });
+    await eventually('both partitions assigned', () => consumer.health().assignment.length === 2);
+    for (let id = 1; id <= 20; id++) await producer.send({ topic, key: `k${id % 4}`, value: json({ id }) });
+    await eventually('every record handled', () => handled.length === 20);
+
+    const before = await fetchCommittedOffsets(client, groupId, topic);
+    expect(before.map(({ offset }) => offset)).toEqual(['-1', '-1']);
+    await consumer.stop();
+    await expectCommittedAtEnd(client, groupId, topic);
+  });
+
+  it('with commitIntervalMs, commits handled offsets within the interval while it runs', async () => {
+    const topic = await freshTopic('interval', 1);
+    const groupId = freshGroup('interval-group');
+    const handled: number[] = [];
+    const consumer = await runBatchConsumer(client, {
+      groupId,
+      topics: [topic],
+      fromBeginning: true,
+      commitIntervalMs: 300,
+      decode: decodeId,
+      handleBatch: async (records) => {
+        handled.push(...records.map((record) => record.message));
+        await Promise.resolve();
+      },
+    });
+    for (let id = 1; id <= 10; id++) await producer.send({ topic, key: 'k', value: json({ id }) });
+    await eventually('every record handled', () => handled.length === 10);
+    await eventually('handled offsets committed', async () => {
+      const [committed] = await fetchCommittedOffsets(client, groupId, topic);
+      return committed?.offset === '10';
+    });
+    await consumer.stop();
+    expect(handled).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
   });
 
   it('ensureTopics is harmless when run twice and creates a compacted topic when its configs say so', async () => {

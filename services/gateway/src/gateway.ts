@@ -160,6 +160,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     producerForDlq: producer,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     fetchIntervalMs: config.KAFKA_FETCH_INTERVAL_MS,
+    commitIntervalMs: config.KAFKA_COMMIT_INTERVAL_MS,
     onBatchHandled: createConsumerMetrics(metrics)(followerGroup),
   });
 
@@ -195,6 +196,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     logger: log,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     fetchIntervalMs: config.KAFKA_FETCH_INTERVAL_MS,
+    commitIntervalMs: config.KAFKA_COMMIT_INTERVAL_MS,
     onViews: (views) => {
       for (const view of views) soldOut.observeView(view.itemId, view.version, view.available);
       hub.publish(views);
@@ -217,6 +219,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     logger: log,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     fetchIntervalMs: config.KAFKA_FETCH_INTERVAL_MS,
+    commitIntervalMs: config.KAFKA_COMMIT_INTERVAL_MS,
     onMetrics: (records) => hub.publishMetrics(records),
   });
 

@@ -191,6 +191,7 @@ export async function startReservation(
     partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     fetchIntervalMs: config.KAFKA_FETCH_INTERVAL_MS,
+    commitIntervalMs: config.KAFKA_COMMIT_INTERVAL_MS,
     heartbeatIntervalMs: 1_000,
     onBatchHandled: createConsumerMetrics(metrics)(groupId),
     decode: (record) => {

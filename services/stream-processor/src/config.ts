@@ -27,6 +27,12 @@ const schema = z.object({
    */
   KAFKA_LINGER_MS: env.int(2, 0, 1_000),
   /**
+   * Consumers commit handled offsets at most once per this many ms instead of after every batch: fewer
+   * broker requests at moderate rates; a crash or rebalance hands at most this interval's records to the
+   * next owner again (every handler is idempotent). 0: after every batch. Default 500.
+   */
+  KAFKA_COMMIT_INTERVAL_MS: env.int(500, 0, 60_000),
+  /**
    * While records flow, each consumer fetches at most once per this many ms, so records that arrive
    * close together are handled (and committed) together; adds at most this much to a hop. 0 (default):
    * fetch again at once. It only saves work when records arrive closer together than this; see

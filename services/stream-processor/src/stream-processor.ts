@@ -204,6 +204,7 @@ export async function startStreamProcessor(
     partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     fetchIntervalMs: config.KAFKA_FETCH_INTERVAL_MS,
+    commitIntervalMs: config.KAFKA_COMMIT_INTERVAL_MS,
     heartbeatIntervalMs: Math.min(3_000, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 3)),
     onBatchHandled: createConsumerMetrics(metrics)(names.groupId),
     decode: (record) => {

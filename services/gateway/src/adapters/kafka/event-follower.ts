@@ -27,6 +27,8 @@ export interface EventFollowerDeps {
   sessionTimeoutMs?: number;
   /** See the batch consumer's fetchIntervalMs. */
   fetchIntervalMs?: number;
+  /** See the batch consumer's commitIntervalMs. */
+  commitIntervalMs?: number;
   onApplied?: (event: ItemEvent) => void;
   onBatchHandled?: (stats: BatchStats) => void;
 }
@@ -123,6 +125,7 @@ export function startEventFollower(deps: EventFollowerDeps): Promise<BatchConsum
     ...(deps.producerForDlq ? { producerForDlq: deps.producerForDlq } : {}),
     ...(deps.sessionTimeoutMs ? { sessionTimeoutMs: deps.sessionTimeoutMs } : {}),
     ...(deps.fetchIntervalMs ? { fetchIntervalMs: deps.fetchIntervalMs } : {}),
+    ...(deps.commitIntervalMs ? { commitIntervalMs: deps.commitIntervalMs } : {}),
     ...(deps.onBatchHandled ? { onBatchHandled: deps.onBatchHandled } : {}),
     decode: (record) => {
       const decoded = decodeRecordAs(allowed, record);

@@ -16,6 +16,8 @@ export interface SalesMetricsFollowerDeps {
   sessionTimeoutMs?: number;
   /** See the batch consumer's fetchIntervalMs. */
   fetchIntervalMs?: number;
+  /** See the batch consumer's commitIntervalMs. */
+  commitIntervalMs?: number;
   /** Windows kept per series (item or '*'). Default 120. */
   keepPerSeries?: number;
   /** The windows of a batch; must not block (it fans out to sockets). */
@@ -51,6 +53,7 @@ export async function startSalesMetricsFollower(
     logger: deps.logger,
     ...(deps.sessionTimeoutMs ? { sessionTimeoutMs: deps.sessionTimeoutMs } : {}),
     ...(deps.fetchIntervalMs ? { fetchIntervalMs: deps.fetchIntervalMs } : {}),
+    ...(deps.commitIntervalMs ? { commitIntervalMs: deps.commitIntervalMs } : {}),
     handleBatch: (records) => {
       const windows: SalesMetrics[] = [];
       for (const record of records) {

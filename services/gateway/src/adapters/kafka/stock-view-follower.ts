@@ -17,6 +17,8 @@ export interface StockViewFollowerDeps {
   sessionTimeoutMs?: number;
   /** See the batch consumer's fetchIntervalMs. */
   fetchIntervalMs?: number;
+  /** See the batch consumer's commitIntervalMs. */
+  commitIntervalMs?: number;
   /** The newest view of each item in a batch; must not block (it fans out to sockets). */
   onViews: (views: StockView[]) => void;
 }
@@ -38,6 +40,7 @@ export async function startStockViewFollower(deps: StockViewFollowerDeps): Promi
     logger: deps.logger,
     ...(deps.sessionTimeoutMs ? { sessionTimeoutMs: deps.sessionTimeoutMs } : {}),
     ...(deps.fetchIntervalMs ? { fetchIntervalMs: deps.fetchIntervalMs } : {}),
+    ...(deps.commitIntervalMs ? { commitIntervalMs: deps.commitIntervalMs } : {}),
     handleBatch: (records) => {
       const newest = new Map<string, StockView>();
       for (const record of records) {
