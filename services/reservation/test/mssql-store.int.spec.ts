@@ -4,7 +4,8 @@ import { execFile } from 'node:child_process';
 import { uniqueName, waitFor } from '@buy-now/testkit';
 import sql from 'mssql';
 import { describe, expect, it } from 'vitest';
-import { createMssqlStore, migrateMssql } from '../src/adapters/sql/index.js';
+import { migrateMssql } from '@buy-now/sql-schema';
+import { createMssqlStore } from '../src/adapters/sql/index.js';
 import { describeReservationStoreContract, type StoreUnderTest } from './reservation-store.contract.js';
 
 const MSSQL_IMAGE = 'mcr.microsoft.com/mssql/server:2022-latest';

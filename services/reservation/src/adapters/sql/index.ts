@@ -1,3 +1,2 @@
 export { createPostgresStore, type PostgresStoreOptions } from './postgres-store.js';
 export { createMssqlStore, type MssqlStoreOptions } from './mssql-store.js';
-export { migrateMssql } from './mssql-migrations.js';
