@@ -14,7 +14,8 @@ import {
 } from '@buy-now/kafka';
 import { createConsumerMetrics, createMetrics, type Logger } from '@buy-now/observability';
 import { createStockViewStore } from '@buy-now/read-model';
-import { closePostgresPool, createPostgresPool } from '@buy-now/sql-schema';
+import { sqlDatabaseOf } from '@buy-now/config';
+import { createReservationReads } from '@buy-now/sql-schema';
 import { buildGatewayApp } from './app.js';
 import type { GatewayConfig } from './config.js';
 import { createCommandPublisher } from './adapters/kafka/command-publisher.js';
@@ -69,11 +70,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   redis.on('error', (error: unknown) => log.warn({ err: error }, 'Redis connection error'));
   subscriber.on('error', (error: unknown) => log.warn({ err: error }, 'Redis subscriber connection error'));
   await Promise.all([redis.connect(), subscriber.connect()]);
-  const pool = createPostgresPool({
-    connectionString: config.DATABASE_URL,
-    max: 2,
-    connectionTimeoutMillis: 2_000,
-    onIdleError: (error) => log.warn({ err: error }, 'idle PostgreSQL connection failed'),
+  // The reservation's tables, read through the one module that knows both dialects.
+  const reads = createReservationReads(sqlDatabaseOf(config), {
+    poolSize: 2,
+    connectTimeoutMs: 2_000,
+    onPoolError: (error) => log.warn({ err: error }, 'idle SQL connection failed'),
   });
 
   const kafka = createKafkaClient({
@@ -117,7 +118,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     clock,
     logger: log,
   });
-  const archive = createPurchaseArchive(pool);
+  const archive = createPurchaseArchive(reads);
   const buyerGuard = createBuyerGuard({
     secret: config.BUYER_TOKEN_SECRET,
     limiter: createRateLimiter({ redis, keyPrefix: config.REDIS_KEY_PREFIX }),
@@ -144,7 +145,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     for (const itemId of itemIds) soldOut.reopen(itemId);
   });
   await bus.start();
-  const rebuilder = createGateRebuilder({ pool, gate, logger: log });
+  const rebuilder = createGateRebuilder({ reads, gate, logger: log });
   await rebuilder.rebuildIfLost();
 
   const followerGroup = `${config.TOPIC_PREFIX}gateway-follower`;
@@ -302,7 +303,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       const liveHealth = liveFollower?.consumer.health();
       return Promise.all([
         probe('redis', () => redis.ping()),
-        probe('sql', () => pool.query('SELECT 1')),
+        probe('sql', () => reads.ping()),
         probe('kafka', () => producerReady(producer)),
         Promise.resolve<DependencyHealth>({
           name: 'item-events-follower',
@@ -382,7 +383,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       await bus.stop();
       subscriber.disconnect();
       await redis.quit().catch(() => undefined);
-      await closePostgresPool(pool);
+      await reads.close();
       log.info('gateway stopped');
     })());
   return { app, address: address.replace(/^https?:\/\//, ''), stop };

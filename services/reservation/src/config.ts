@@ -1,32 +1,35 @@
 // The reservation service's environment, validated once at start-up.
-import { env, loadConfig, z } from '@buy-now/config';
+import { checkSqlDatabase, env, loadConfig, sqlDatabaseFields, z } from '@buy-now/config';
 
-const schema = z.object({
-  KAFKA_BROKERS: env.brokers(),
-  DATABASE_URL: env.url('postgres://postgres@127.0.0.1:5432/buy_now', ['postgres', 'postgresql']),
-  /** Prepended to every topic name and the consumer group: lets several systems share one cluster. */
-  TOPIC_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]*$/)
-    .default(''),
-  /** SQL connections; also the most item transactions of one batch that run at once. */
-  DB_POOL_SIZE: env.int(8, 1, 100),
-  /** Partitions handled at the same time by this instance. */
-  PARTITIONS_CONCURRENTLY: env.int(4, 1, 64),
-  /** How often unpublished outbox rows (left by a failed publish) are retried. */
-  OUTBOX_SWEEP_MS: env.int(2_000, 100),
-  /**
-   * `batch`: one SQL transaction per item per consumed batch (the design). `single`: one transaction
-   * per command, the usual approach, kept only so benchmarks can compare the two in one run.
-   */
-  DECIDE_MODE: z.enum(['batch', 'single']).default('batch'),
-  /** How long a dead instance holds its partitions before the group reassigns them (recovery time). */
-  KAFKA_SESSION_TIMEOUT_MS: env.int(10_000, 6_000, 300_000),
-  /** GET /metrics, /healthz, /readyz; 0 picks a free port (logged at start). */
-  OPS_PORT: env.port(0),
-  OPS_HOST: env.string('127.0.0.1'),
-  LOG_LEVEL: env.logLevel(),
-});
+const schema = z
+  .object({
+    KAFKA_BROKERS: env.brokers(),
+    /** PostgreSQL or SQL Server, told by the URL's scheme (or SQL_DIALECT): see libs/config. */
+    ...sqlDatabaseFields(),
+    /** Prepended to every topic name and the consumer group: lets several systems share one cluster. */
+    TOPIC_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]*$/)
+      .default(''),
+    /** SQL connections; also the most item transactions of one batch that run at once. */
+    DB_POOL_SIZE: env.int(8, 1, 100),
+    /** Partitions handled at the same time by this instance. */
+    PARTITIONS_CONCURRENTLY: env.int(4, 1, 64),
+    /** How often unpublished outbox rows (left by a failed publish) are retried. */
+    OUTBOX_SWEEP_MS: env.int(2_000, 100),
+    /**
+     * `batch`: one SQL transaction per item per consumed batch (the design). `single`: one transaction
+     * per command, the usual approach, kept only so benchmarks can compare the two in one run.
+     */
+    DECIDE_MODE: z.enum(['batch', 'single']).default('batch'),
+    /** How long a dead instance holds its partitions before the group reassigns them (recovery time). */
+    KAFKA_SESSION_TIMEOUT_MS: env.int(10_000, 6_000, 300_000),
+    /** GET /metrics, /healthz, /readyz; 0 picks a free port (logged at start). */
+    OPS_PORT: env.port(0),
+    OPS_HOST: env.string('127.0.0.1'),
+    LOG_LEVEL: env.logLevel(),
+  })
+  .superRefine(checkSqlDatabase);
 
 export type ReservationConfig = Readonly<z.infer<typeof schema>>;
 
