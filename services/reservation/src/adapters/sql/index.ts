@@ -1,2 +1,4 @@
-export { createPostgresStore, type PostgresStoreOptions } from './postgres-store.js';
-export { createMssqlStore, type MssqlStoreOptions } from './mssql-store.js';
+export { createSqlReservationStore } from './sql-store.js';
+export { createPostgresStore, postgresStoreDialect, type PostgresStoreOptions } from './postgres-dialect.js';
+export { createMssqlStore, mssqlStoreDialect, type MssqlStoreOptions } from './mssql-dialect.js';
+export { createReservationStore, type ReservationStoreOptions } from './reservation-store-factory.js';
