@@ -14,8 +14,6 @@ import {
 } from '@buy-now/kafka';
 import { createConsumerMetrics, createMetrics, type Logger } from '@buy-now/observability';
 import { createStockViewStore } from '@buy-now/read-model';
-import { sqlDatabaseOf } from '@buy-now/config';
-import { createReservationReads } from '@buy-now/sql-schema';
 import { buildGatewayApp } from './app.js';
 import type { GatewayConfig } from './config.js';
 import { createCommandPublisher } from './adapters/kafka/command-publisher.js';
@@ -33,6 +31,7 @@ import { createReadModelCatalogue } from './adapters/redis/read-model-catalogue.
 import { createRedisPurchaseGate } from './adapters/redis/redis-purchase-gate.js';
 import { createGateRebuilder } from './adapters/sql/gate-rebuilder.js';
 import { createPurchaseArchive } from './adapters/sql/purchase-archive.js';
+import { openReservationReads } from './adapters/sql/reservation-reads.js';
 import { createLiveHub } from './adapters/ws/live-hub.js';
 import { finishStuckAdmissions } from './domain/finish-stuck-admissions.js';
 import { createSoldOutMemo, withSoldOutMemo } from './domain/sold-out-memo.js';
@@ -71,11 +70,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   subscriber.on('error', (error: unknown) => log.warn({ err: error }, 'Redis subscriber connection error'));
   await Promise.all([redis.connect(), subscriber.connect()]);
   // The reservation's tables, read through the one module that knows both dialects.
-  const reads = createReservationReads(sqlDatabaseOf(config), {
-    poolSize: 2,
-    connectTimeoutMs: 2_000,
-    onPoolError: (error) => log.warn({ err: error }, 'idle SQL connection failed'),
-  });
+  const reads = openReservationReads(config, log);
 
   const kafka = createKafkaClient({
     brokers: [...config.KAFKA_BROKERS],

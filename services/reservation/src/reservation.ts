@@ -27,7 +27,7 @@ import {
 } from '@buy-now/observability';
 import { sqlDatabaseOf } from '@buy-now/config';
 import { migrateDatabase } from '@buy-now/sql-schema';
-import { createReservationStore } from './adapters/sql/index.js';
+import { openReservationStore } from './adapters/sql/index.js';
 import type { ReservationConfig } from './config.js';
 import {
   decideItemCommands,
@@ -67,10 +67,7 @@ export async function startReservation(
   await migrateDatabase(database, {
     onConnectionError: (error) => log.warn({ err: error }, 'migration connection failed'),
   });
-  const store = createReservationStore(database, {
-    poolSize: config.DB_POOL_SIZE,
-    onPoolError: (error) => log.warn({ err: error, dialect: database.dialect }, 'idle SQL connection failed'),
-  });
+  const store = openReservationStore(config, log);
 
   const kafka = createKafkaClient({
     brokers: [...config.KAFKA_BROKERS],

@@ -3,7 +3,7 @@
 // views in the Redis read model. Differences are printed one per line: item, field, sql, view.
 import { sqlDatabaseOf } from '@buy-now/config';
 import { createStockViewStore } from '@buy-now/read-model';
-import { createReservationReads } from '@buy-now/sql-schema';
+import { createReservationReads, type ReservationReads } from '@buy-now/sql-schema';
 import { Redis } from 'ioredis';
 import type { StreamProcessorConfig } from './config.js';
 import { tallyStoredEvents } from './domain/event-store-tally.js';
@@ -28,9 +28,7 @@ export async function verifyViews(
   options: VerifyOptions,
   print: (line: string) => void,
 ): Promise<number> {
-  // The reservation's event store, read through the one module that knows both dialects. A connection
-  // lost between two checks fails the next read, which reports it; the event alone must not crash the command.
-  const sql = createReservationReads(sqlDatabaseOf(config), { poolSize: 1, onPoolError: () => undefined });
+  const sql = openEventStore(config);
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
   try {
     await Promise.all([sql.ping(), redis.connect()]);
@@ -78,6 +76,17 @@ export async function verifyViews(
     redis.disconnect();
     await sql.close();
   }
+}
+
+/**
+ * The reservation's event store, read through the one module that knows both dialects, on the database
+ * the config names. Builds the pool; connects on first use. A connection lost between two checks fails
+ * the next read, which reports it; the event alone must not crash the command.
+ */
+export function openEventStore(
+  config: Pick<StreamProcessorConfig, 'DATABASE_URL' | 'SQL_DIALECT'>,
+): Pick<ReservationReads, 'dialect' | 'eventStoreSnapshot' | 'ping' | 'close'> {
+  return createReservationReads(sqlDatabaseOf(config), { poolSize: 1, onPoolError: () => undefined });
 }
 
 function describeDifference(d: ViewDifference): string {

@@ -3,8 +3,8 @@
 // errors are told by their number. The steps of a decision are sql-store.ts's, shared with PostgreSQL.
 import { createMssqlPool, mssqlTime, type LazyMssqlPool } from '@buy-now/sql-schema';
 import sql from 'mssql';
-import { ReservationStoreError, type ItemState, type ReservationStore } from '../../domain/index.js';
-import { createSqlReservationStore } from './sql-store.js';
+import { ReservationStoreError, type ItemState } from '../../domain/index.js';
+import { createSqlReservationStore, type SqlReservationStore } from './sql-store.js';
 import type { CallResult, StoreDialect, StoreStatements } from './store-dialect.js';
 import { itemColumns, messageOf, purchaseColumns } from './sql-rows.js';
 
@@ -244,6 +244,7 @@ export function mssqlStoreDialect(options: MssqlStoreOptions): StoreDialect<sql.
     'pool' in options ? Promise.resolve(options.pool) : lazy!.ready();
 
   return {
+    name: 'mssql',
     statements,
     outboxRowsPerInsert: OUTBOX_ROWS_PER_INSERT,
 
@@ -293,7 +294,7 @@ export function mssqlStoreDialect(options: MssqlStoreOptions): StoreDialect<sql.
   };
 }
 
-export function createMssqlStore(options: MssqlStoreOptions): ReservationStore {
+export function createMssqlStore(options: MssqlStoreOptions): SqlReservationStore {
   return createSqlReservationStore(mssqlStoreDialect(options));
 }
 

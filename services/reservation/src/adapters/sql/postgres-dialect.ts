@@ -2,8 +2,8 @@
 // errors by SQLSTATE. The steps of a decision are sql-store.ts's.
 import { closePostgresPool, createPostgresPool, postgresTime } from '@buy-now/sql-schema';
 import pg from 'pg';
-import { ReservationStoreError, type ItemState, type ReservationStore } from '../../domain/index.js';
-import { createSqlReservationStore } from './sql-store.js';
+import { ReservationStoreError, type ItemState } from '../../domain/index.js';
+import { createSqlReservationStore, type SqlReservationStore } from './sql-store.js';
 import type { CallResult, StoreDialect, StoreStatements } from './store-dialect.js';
 import { itemColumns, messageOf, purchaseColumns } from './sql-rows.js';
 
@@ -187,6 +187,7 @@ export function postgresStoreDialect(options: PostgresStoreOptions): StoreDialec
   };
 
   return {
+    name: 'postgres',
     statements,
     outboxRowsPerInsert: Number.POSITIVE_INFINITY,
 
@@ -244,7 +245,7 @@ export function postgresStoreDialect(options: PostgresStoreOptions): StoreDialec
   };
 }
 
-export function createPostgresStore(options: PostgresStoreOptions): ReservationStore {
+export function createPostgresStore(options: PostgresStoreOptions): SqlReservationStore {
   return createSqlReservationStore(postgresStoreDialect(options));
 }
 

@@ -3,6 +3,7 @@
 // set-based statements, and commits: the lock is held for a few round trips whatever the batch's size.
 // The dialect (postgres-dialect.ts, mssql-dialect.ts) supplies the statements; this file supplies the
 // steps, and so runs in full against PostgreSQL wherever SQL Server cannot.
+import type { SqlDialect } from '@buy-now/config';
 import {
   holdsPurchaseKey,
   purchaseKeyOf,
@@ -36,9 +37,12 @@ interface OutboxRecordRow {
   created_at_ms: string | number;
 }
 
+/** A reservation store on SQL, saying which database it speaks to. */
+export type SqlReservationStore = ReservationStore & { readonly dialect: SqlDialect };
+
 const rowsOf = <R>(result: CallResult | undefined): R[] => (result?.rows ?? []) as R[];
 
-export function createSqlReservationStore<Tx, Call>(dialect: StoreDialect<Tx, Call>): ReservationStore {
+export function createSqlReservationStore<Tx, Call>(dialect: StoreDialect<Tx, Call>): SqlReservationStore {
   const S = dialect.statements;
 
   /** Every failure of the database becomes a ReservationStoreError; decide's own errors never pass here. */
@@ -188,6 +192,8 @@ export function createSqlReservationStore<Tx, Call>(dialect: StoreDialect<Tx, Ca
   }
 
   return {
+    dialect: dialect.name,
+
     async decideForItem<D extends DecisionToPersist>(
       itemId: string,
       keys: DecisionKeys,

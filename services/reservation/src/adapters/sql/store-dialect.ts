@@ -1,6 +1,7 @@
 // What a database must supply for the reservation store: its statements (with their parameters bound),
 // how it runs them, its transactions, how its rows read back and what its errors mean. Everything else,
 // the order of a decision's steps and what each result means, is sql-store.ts, shared by every dialect.
+import type { SqlDialect } from '@buy-now/config';
 import type {
   DecisionKeys,
   ItemState,
@@ -57,6 +58,7 @@ export interface StoreStatements<Call> {
 }
 
 export interface StoreDialect<Tx, Call> {
+  readonly name: SqlDialect;
   readonly statements: StoreStatements<Call>;
   /** Outbox records one insertOutbox call may take (SQL Server's limit of parameters a request). */
   readonly outboxRowsPerInsert: number;
