@@ -39,11 +39,16 @@ export function loadConfig<S extends z.ZodObject>(
       const given = input[key];
       return given === undefined
         ? `${key}: ${issue.message}`
-        : `${key}=${JSON.stringify(given)}: ${issue.message}`;
+        : `${key}=${JSON.stringify(withoutPassword(given))}: ${issue.message}`;
     });
     throw new ConfigError(service, problems);
   }
   return deepFreeze(parsed.data);
+}
+
+/** A URL's password (a SQL Server URL carries one) never reaches an error message or a log. */
+function withoutPassword(value: string): string {
+  return value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^:@/]*):[^@/]*@/, '$1:***@');
 }
 
 function deepFreeze<T>(value: T): Readonly<T> {

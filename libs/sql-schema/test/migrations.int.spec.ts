@@ -1,7 +1,7 @@
 // Runs the PostgreSQL migrations against the real server, on a database of its own.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensurePostgresDatabase, listMigrations, migratePostgres } from '../src/index.js';
+import { ensurePostgresDatabase, listMigrations, migrateDatabase, migratePostgres } from '../src/index.js';
 
 const baseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/buy_now';
 const url = new URL(baseUrl);
@@ -145,5 +145,30 @@ describe('0006 purchase_keys on a database that already holds one key twice (rea
       ),
     ).rejects.toMatchObject({ code: '23505', constraint: 'purchase_keys_pk' });
     await client.end();
+  });
+});
+
+describe('migrateDatabase on PostgreSQL (real PostgreSQL)', () => {
+  const name = `buy_now_migrations_runner_${process.pid}`;
+  const runnerUrl = new URL(databaseUrl);
+  runnerUrl.pathname = `/${name}`;
+  beforeAll(() => dropDatabaseNamed(name));
+  afterAll(() => dropDatabaseNamed(name));
+
+  it('creates the database when asked, applies every migration once, and reports it', async () => {
+    const database = { dialect: 'postgres', url: runnerUrl.toString() } as const;
+    const total = listMigrations('postgres').length;
+    const applied: number[] = [];
+
+    const first = await migrateDatabase(database, {
+      createDatabase: true,
+      onApplied: (m) => applied.push(m.version),
+    });
+    const second = await migrateDatabase(database, { createDatabase: true });
+
+    expect(first).toMatchObject({ database: name, created: true, alreadyApplied: 0 });
+    expect(first.applied).toHaveLength(total);
+    expect(applied).toEqual(listMigrations('postgres').map((m) => m.version));
+    expect(second).toEqual({ database: name, created: false, applied: [], alreadyApplied: total });
   });
 });

@@ -3,6 +3,8 @@ export interface TestkitEnv {
   kafkaBrokers: string | undefined;
   redisUrl: string | undefined;
   databaseUrl: string | undefined;
+  /** MSSQL_URL: a SQL Server for the suites that need one (an mssql:// URL, or an ADO connection string). */
+  mssqlUrl: string | undefined;
   /** FUZZ_SEED: replays a fuzzing run (fast-check prints the seed of a failure). */
   fuzzSeed: string | undefined;
   /** FUZZ_RUNS: runs per property instead of each property's default. */
@@ -15,6 +17,7 @@ export function readTestkitEnv(): TestkitEnv {
     kafkaBrokers: value('KAFKA_BROKERS'),
     redisUrl: value('REDIS_URL'),
     databaseUrl: value('DATABASE_URL'),
+    mssqlUrl: value('MSSQL_URL'),
     fuzzSeed: value('FUZZ_SEED'),
     fuzzRuns: value('FUZZ_RUNS'),
   };

@@ -1,5 +1,10 @@
 export { getTestServers, type TestServers } from './servers.js';
-export { createTestDatabase, type TestDatabase } from './database.js';
+export {
+  createTestDatabase,
+  databaseDialectUnderTest,
+  sqlServerUnderTest,
+  type TestDatabase,
+} from './database.js';
 export { collectLogLines, uniqueName, waitFor } from './helpers.js';
 export { DEFAULT_FUZZ_SEED, fuzzSettings, type FuzzSettings } from './fuzz.js';
 export {

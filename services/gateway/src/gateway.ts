@@ -14,7 +14,6 @@ import {
 } from '@buy-now/kafka';
 import { createConsumerMetrics, createMetrics, type Logger } from '@buy-now/observability';
 import { createStockViewStore } from '@buy-now/read-model';
-import { closePostgresPool, createPostgresPool } from '@buy-now/sql-schema';
 import { buildGatewayApp } from './app.js';
 import type { GatewayConfig } from './config.js';
 import { createCommandPublisher } from './adapters/kafka/command-publisher.js';
@@ -32,6 +31,7 @@ import { createReadModelCatalogue } from './adapters/redis/read-model-catalogue.
 import { createRedisPurchaseGate } from './adapters/redis/redis-purchase-gate.js';
 import { createGateRebuilder } from './adapters/sql/gate-rebuilder.js';
 import { createPurchaseArchive } from './adapters/sql/purchase-archive.js';
+import { openReservationReads } from './adapters/sql/reservation-reads.js';
 import { createLiveHub } from './adapters/ws/live-hub.js';
 import { finishStuckAdmissions } from './domain/finish-stuck-admissions.js';
 import { createSoldOutMemo, withSoldOutMemo } from './domain/sold-out-memo.js';
@@ -69,12 +69,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   redis.on('error', (error: unknown) => log.warn({ err: error }, 'Redis connection error'));
   subscriber.on('error', (error: unknown) => log.warn({ err: error }, 'Redis subscriber connection error'));
   await Promise.all([redis.connect(), subscriber.connect()]);
-  const pool = createPostgresPool({
-    connectionString: config.DATABASE_URL,
-    max: 2,
-    connectionTimeoutMillis: 2_000,
-    onIdleError: (error) => log.warn({ err: error }, 'idle PostgreSQL connection failed'),
-  });
+  // The reservation's tables, read through the one module that knows both dialects.
+  const reads = openReservationReads(config, log);
 
   const kafka = createKafkaClient({
     brokers: [...config.KAFKA_BROKERS],
@@ -118,7 +114,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     clock,
     logger: log,
   });
-  const archive = createPurchaseArchive(pool);
+  const archive = createPurchaseArchive(reads);
   const buyerGuard = createBuyerGuard({
     secret: config.BUYER_TOKEN_SECRET,
     limiter: createRateLimiter({ redis, keyPrefix: config.REDIS_KEY_PREFIX }),
@@ -145,7 +141,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     for (const itemId of itemIds) soldOut.reopen(itemId);
   });
   await bus.start();
-  const rebuilder = createGateRebuilder({ pool, gate, logger: log });
+  const rebuilder = createGateRebuilder({ reads, gate, logger: log });
   await rebuilder.rebuildIfLost();
 
   const followerGroup = `${config.TOPIC_PREFIX}gateway-follower`;
@@ -309,7 +305,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       const liveHealth = liveFollower?.consumer.health();
       return Promise.all([
         probe('redis', () => redis.ping()),
-        probe('sql', () => pool.query('SELECT 1')),
+        probe('sql', () => reads.ping()),
         probe('kafka', () => producerReady(producer)),
         Promise.resolve<DependencyHealth>({
           name: 'item-events-follower',
@@ -389,7 +385,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       await bus.stop();
       subscriber.disconnect();
       await redis.quit().catch(() => undefined);
-      await closePostgresPool(pool);
+      await reads.close();
       log.info('gateway stopped');
     })());
   return { app, address: address.replace(/^https?:\/\//, ''), stop };

@@ -25,9 +25,9 @@ import {
   type Logger,
   type OpsServer,
 } from '@buy-now/observability';
-import { migratePostgres } from '@buy-now/sql-schema';
-import pg from 'pg';
-import { createPostgresStore } from './adapters/sql/index.js';
+import { sqlDatabaseOf } from '@buy-now/config';
+import { migrateDatabase } from '@buy-now/sql-schema';
+import { openReservationStore } from './adapters/sql/index.js';
 import type { ReservationConfig } from './config.js';
 import {
   decideItemCommands,
@@ -61,21 +61,13 @@ export async function startReservation(
   const itemCommandsTopic = `${config.TOPIC_PREFIX}${Topics.itemCommands}`;
   const itemEventsTopic = `${config.TOPIC_PREFIX}${Topics.itemEvents}`;
 
-  // Migrations run on start, serialised across instances by an advisory lock.
-  const migrator = new pg.Client({ connectionString: config.DATABASE_URL });
-  // A connection lost between two statements fails the next one; the event alone must not crash us.
-  migrator.on('error', (error) => log.warn({ err: error }, 'migration connection failed'));
-  await migrator.connect();
-  try {
-    await migratePostgres(migrator);
-  } finally {
-    await migrator.end();
-  }
-  const store = createPostgresStore({
-    connectionString: config.DATABASE_URL,
-    poolSize: config.DB_POOL_SIZE,
-    onPoolError: (error) => log.warn({ err: error }, 'idle PostgreSQL connection failed'),
+  // PostgreSQL or SQL Server, as DATABASE_URL says. Migrations run on start, serialised across
+  // instances by a lock of the database (an advisory lock, an application lock).
+  const database = sqlDatabaseOf(config);
+  await migrateDatabase(database, {
+    onConnectionError: (error) => log.warn({ err: error }, 'migration connection failed'),
   });
+  const store = openReservationStore(config, log);
 
   const kafka = createKafkaClient({
     brokers: [...config.KAFKA_BROKERS],

@@ -1,30 +1,35 @@
-// The store contract against a real SQL Server: the one in MSSQL_URL, or a container when a Docker
-// engine answers; otherwise skipped, saying so.
+// The store contract against a real SQL Server: the one MSSQL_URL names (or DATABASE_URL, when it is an
+// mssql:// URL), else a container when a Docker engine answers; otherwise skipped, saying so.
 import { execFile } from 'node:child_process';
-import { uniqueName, waitFor } from '@buy-now/testkit';
+import { ensureMssqlDatabase, migrateMssql, mssqlConfigOf, withDatabase } from '@buy-now/sql-schema';
+import { sqlServerUnderTest, uniqueName, waitFor } from '@buy-now/testkit';
 import sql from 'mssql';
 import { describe, expect, it } from 'vitest';
-import { createMssqlStore, migrateMssql } from '../src/adapters/sql/index.js';
+import { createMssqlStore } from '../src/adapters/sql/index.js';
 import { describeReservationStoreContract, type StoreUnderTest } from './reservation-store.contract.js';
 
 const MSSQL_IMAGE = 'mcr.microsoft.com/mssql/server:2022-latest';
 // Only for the throwaway container; meets SQL Server's password policy.
 const CONTAINER_SA_PASSWORD = 'BuyNow!Test-Passw0rd';
 
-type Target = { kind: 'url'; connectionString: string } | { kind: 'docker' };
+type Target = { kind: 'given'; connection: string } | { kind: 'docker' };
 
-const mssqlUrl = process.env['MSSQL_URL'];
-const target: Target | undefined = mssqlUrl
-  ? { kind: 'url', connectionString: mssqlUrl }
+const given = sqlServerUnderTest();
+const target: Target | undefined = given
+  ? { kind: 'given', connection: given.connection }
   : (await dockerEngineAnswers())
     ? { kind: 'docker' }
     : undefined;
 
 if (target === undefined) {
   console.warn(
-    'SQL Server contract tests skipped: set MSSQL_URL=... (an ADO connection string, e.g. ' +
-      '"Server=127.0.0.1,1433;User Id=sa;Password=...;Encrypt=true;TrustServerCertificate=true") ' +
-      'or run where a Docker engine answers',
+    'SQL Server contract tests skipped: no SQL Server here. Set MSSQL_URL (e.g. ' +
+      '"mssql://sa:...@127.0.0.1:1433/master?trustServerCertificate=true", or an ADO connection string), ' +
+      'or DATABASE_URL to an mssql:// URL, or run where a Docker engine answers (`docker compose up -d sqlserver`).',
+  );
+} else {
+  console.warn(
+    `SQL Server contract tests run against ${given ? `the server ${given.from} names` : 'a container'}`,
   );
 }
 
@@ -33,19 +38,32 @@ describe.skipIf(target === undefined)('SQL Server', () => {
 });
 
 describe('SQL Server store without a server', () => {
-  it('fails to start with a retryable RESERVATION_STORE_UNAVAILABLE', async () => {
+  it('fails with a retryable RESERVATION_STORE_UNAVAILABLE and never calls decide', async () => {
+    const store = createMssqlStore({
+      connection: 'mssql://sa:x@127.0.0.1:1/nowhere?connectTimeout=5000',
+      onPoolError: (error) => {
+        throw error;
+      },
+    });
+    let decided = false;
+
     await expect(
-      createMssqlStore({
-        connectionString: 'Server=127.0.0.1,1;Database=nowhere;User Id=sa;Password=x;Connect Timeout=5',
-        onPoolError: (error) => {
-          throw error;
+      store.decideForItem(
+        'item-1',
+        { purchaseIds: [], buyerIds: [], purchaseKeys: [], commandIds: [] },
+        () => {
+          decided = true;
+          throw new Error('unreachable');
         },
-      }),
+      ),
     ).rejects.toMatchObject({
       name: 'ReservationStoreError',
       code: 'RESERVATION_STORE_UNAVAILABLE',
       canRetry: true,
     });
+    await expect(store.getItem('item-1')).rejects.toMatchObject({ code: 'RESERVATION_STORE_UNAVAILABLE' });
+    expect(decided).toBe(false);
+    await store.close();
   });
 });
 
@@ -57,10 +75,9 @@ interface Server {
 async function makeStore(where: Target): Promise<StoreUnderTest> {
   const server = await startServer(where);
   const database = uniqueName('buy_now_reservation').replaceAll('-', '_');
-  const admin = await new sql.ConnectionPool({ ...server.config, database: 'master' }).connect();
-  await admin.request().batch(`CREATE DATABASE ${database}`);
-
-  const migrations = await new sql.ConnectionPool({ ...server.config, database }).connect();
+  const config = withDatabase(server.config, database);
+  await ensureMssqlDatabase(config);
+  const migrations = await new sql.ConnectionPool(config).connect();
   try {
     await migrateMssql(migrations);
   } finally {
@@ -68,13 +85,15 @@ async function makeStore(where: Target): Promise<StoreUnderTest> {
   }
 
   const poolErrors: Error[] = [];
-  const store = await createMssqlStore({
-    config: { ...server.config, database, pool: { max: 10 } },
+  const store = createMssqlStore({
+    connection: config,
+    poolSize: 10,
     onPoolError: (error) => poolErrors.push(error),
   });
   return {
     store,
     cleanup: async () => {
+      const admin = await new sql.ConnectionPool(withDatabase(server.config, 'master')).connect();
       try {
         await store.close();
         await admin
@@ -93,11 +112,8 @@ async function makeStore(where: Target): Promise<StoreUnderTest> {
 }
 
 async function startServer(where: Target): Promise<Server> {
-  if (where.kind === 'url') {
-    return {
-      config: sql.ConnectionPool.parseConnectionString(where.connectionString),
-      stop: () => Promise.resolve(),
-    };
+  if (where.kind === 'given') {
+    return { config: mssqlConfigOf(where.connection), stop: () => Promise.resolve() };
   }
   const { GenericContainer, Wait } = await import('testcontainers');
   const container = await new GenericContainer(MSSQL_IMAGE)

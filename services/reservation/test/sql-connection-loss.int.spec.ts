@@ -135,7 +135,7 @@ describe('PostgreSQL terminates the reservation service’s idle connections', (
     );
     expect(rows.filter((row) => row.terminated).length).toBeGreaterThan(0);
     await waitFor('the broken connections reported', () =>
-      logLines.some((line) => line.msg === 'idle PostgreSQL connection failed' && line.err?.code === '57P01')
+      logLines.some((line) => line.msg === 'idle SQL connection failed' && line.err?.code === '57P01')
         ? true
         : undefined,
     );

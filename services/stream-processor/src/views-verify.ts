@@ -1,10 +1,10 @@
 // The batch side of the views' check: every item's sold, remaining (available), listed and version
 // recomputed from the SQL event store, cross-checked with its items row, and compared with the streaming
 // views in the Redis read model. Differences are printed one per line: item, field, sql, view.
+import { sqlDatabaseOf } from '@buy-now/config';
 import { createStockViewStore } from '@buy-now/read-model';
+import { createReservationReads, type ReservationReads } from '@buy-now/sql-schema';
 import { Redis } from 'ioredis';
-import pg from 'pg';
-import { readEventStore } from './adapters/sql/event-store-reader.js';
 import type { StreamProcessorConfig } from './config.js';
 import { tallyStoredEvents } from './domain/event-store-tally.js';
 import { sqlViewDifferences, type ViewDifference } from './domain/view-differences.js';
@@ -28,18 +28,15 @@ export async function verifyViews(
   options: VerifyOptions,
   print: (line: string) => void,
 ): Promise<number> {
-  const sql = new pg.Client({ connectionString: config.DATABASE_URL });
-  // A connection lost between two checks fails the next query, which reports it; the event alone must
-  // not crash the command.
-  sql.on('error', () => undefined);
+  const sql = openEventStore(config);
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
-  await Promise.all([sql.connect(), redis.connect()]);
   try {
+    await Promise.all([sql.ping(), redis.connect()]);
     const views = createStockViewStore({ redis, prefix: config.REDIS_KEY_PREFIX });
     const check = async (): Promise<Verdict> => {
-      const store = await readEventStore(sql);
+      const store = await sql.eventStoreSnapshot();
       const tallies = tallyStoredEvents(store.events);
-      const rows = new Map(store.rows.map((row) => [row.itemId, row]));
+      const rows = new Map(store.items.map((row) => [row.itemId, row]));
       const unreadable = new Map<string, string>();
       const onInvalid = (itemId: string, error: Error) => unreadable.set(itemId, error.message);
       const listed = await views.list({ onInvalid });
@@ -77,8 +74,19 @@ export async function verifyViews(
     return verdict.differences.length === 0 ? VerifyExit.equal : VerifyExit.different;
   } finally {
     redis.disconnect();
-    await sql.end();
+    await sql.close();
   }
+}
+
+/**
+ * The reservation's event store, read through the one module that knows both dialects, on the database
+ * the config names. Builds the pool; connects on first use. A connection lost between two checks fails
+ * the next read, which reports it; the event alone must not crash the command.
+ */
+export function openEventStore(
+  config: Pick<StreamProcessorConfig, 'DATABASE_URL' | 'SQL_DIALECT'>,
+): Pick<ReservationReads, 'dialect' | 'eventStoreSnapshot' | 'ping' | 'close'> {
+  return createReservationReads(sqlDatabaseOf(config), { poolSize: 1, onPoolError: () => undefined });
 }
 
 function describeDifference(d: ViewDifference): string {

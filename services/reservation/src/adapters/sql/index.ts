@@ -1,3 +1,8 @@
-export { createPostgresStore, type PostgresStoreOptions } from './postgres-store.js';
-export { createMssqlStore, type MssqlStoreOptions } from './mssql-store.js';
-export { migrateMssql } from './mssql-migrations.js';
+export { createSqlReservationStore, type SqlReservationStore } from './sql-store.js';
+export { createPostgresStore, postgresStoreDialect, type PostgresStoreOptions } from './postgres-dialect.js';
+export { createMssqlStore, mssqlStoreDialect, type MssqlStoreOptions } from './mssql-dialect.js';
+export {
+  createReservationStore,
+  openReservationStore,
+  type ReservationStoreOptions,
+} from './reservation-store-factory.js';
