@@ -57,9 +57,7 @@ describe('PostgreSQL terminates every idle connection of the system', () => {
       );
       expect(rows.filter((row) => row.terminated).length).toBeGreaterThan(0);
       await waitFor('the gateway to report its broken connections', () =>
-        logLines.some(
-          (line) => line.msg === 'idle SQL connection failed' && line.err?.code === '57P01',
-        )
+        logLines.some((line) => line.msg === 'idle SQL connection failed' && line.err?.code === '57P01')
           ? true
           : undefined,
       );
