@@ -49,7 +49,12 @@ JAVA_OPTS=(
 
 # 3. Format the storage once (a fresh cluster id per data folder).
 if [ ! -f "$KAFKA_RUN_DIR/data/meta.properties" ]; then
-  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  # 16 random bytes in URL-safe base64, as Kafka's own ids; drawn again when it starts with '-', which
+  # the storage tool would read as an option (one id in 64 would fail to format, as Kafka's Uuid avoids).
+  cluster_id=-
+  while [ "${cluster_id#-}" != "$cluster_id" ]; do
+    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  done
   say "formatting KRaft storage (cluster id $cluster_id)"
   java "${JAVA_OPTS[@]}" kafka.tools.StorageTool format --ignore-formatted \
     -t "$cluster_id" -c "$KAFKA_RUN_DIR/server.properties" >>"$KAFKA_RUN_DIR/format.log" 2>&1 \
